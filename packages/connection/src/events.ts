@@ -10,7 +10,10 @@ import type { DuplicateRule } from './rules.js'
 
 /** A connection as both sides can name it. */
 export interface ConnectionRef {
+  /** This side's id of the connection. */
   id: string
+  /** The same on both sides: hex of (dialer nonce, listener nonce) from the two hellos. */
+  key: string
   direction: 'inbound' | 'outbound'
   /** The device that dialed it. */
   dialerId: string

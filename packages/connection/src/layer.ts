@@ -122,6 +122,15 @@ export interface ConnectionLayer extends EventEmitter<ConnectionLayerEvents> {
   stats: (peerId: string) => PeerStats | undefined
   /** Closes the connection to a peer now (tests, diagnostics); it is redialed if still wanted. */
   disconnect: (peerId: string) => void
+  /** Counts for diagnostics and tests: transport connections, established sessions, hellos in progress. */
+  diagnostics: () => LayerDiagnostics
+}
+
+export interface LayerDiagnostics {
+  transportConnections: number
+  sessions: number
+  pendingHellos: number
+  activePeers: number
 }
 
 interface PendingInbound {
@@ -412,6 +421,15 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
 
   disconnect(peerId: string): void {
     this.peerMap.get(peerId)?.active?.close('unwanted')
+  }
+
+  diagnostics(): LayerDiagnostics {
+    return {
+      transportConnections: this.node?.getConnections().length ?? 0,
+      sessions: this.sessionsByConn.size,
+      pendingHellos: this.pending.size,
+      activePeers: this.connectedPeers().length,
+    }
   }
 
   // ---- messaging ------------------------------------------------------------

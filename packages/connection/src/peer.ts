@@ -43,8 +43,12 @@ export interface PeerContext {
 }
 
 export function refOf(session: Session, localId: string): ConnectionRef {
+  const outbound = session.direction === 'outbound'
+  const dialerNonce = outbound ? session.local.nonce : session.remote.nonce
+  const listenerNonce = outbound ? session.remote.nonce : session.local.nonce
   return {
     id: session.id,
+    key: Buffer.from(dialerNonce).toString('hex') + Buffer.from(listenerNonce).toString('hex'),
     direction: session.direction,
     dialerId: session.direction === 'outbound' ? localId : session.peerId,
   }

@@ -1,1 +1,2 @@
 export {}
+export { EventTimeoutError, JsonProcess, ProcessExitedError, spawnJsonProcess, type JsonEvent } from './json-process.js'
