@@ -127,7 +127,12 @@ export class FrameDecoder {
     return this.buffer.byteLength
   }
 
-  push(chunk: Uint8Array | Uint8ArrayList): Frame[] {
+  /**
+   * Appends a chunk and returns the whole frames it completes. With `onFrame`,
+   * frames are handed over one by one as they are parsed, so the frames before
+   * a bad one are not lost when it throws.
+   */
+  push(chunk: Uint8Array | Uint8ArrayList, onFrame?: (frame: Frame) => void): Frame[] {
     if (this.failed !== undefined) throw this.failed
     this.buffer.append(chunk)
     const frames: Frame[] = []
@@ -135,7 +140,8 @@ export class FrameDecoder {
       for (;;) {
         const frame = this.next()
         if (frame === undefined) break
-        frames.push(frame)
+        if (onFrame !== undefined) onFrame(frame)
+        else frames.push(frame)
       }
     } catch (err) {
       this.failed = err as Error

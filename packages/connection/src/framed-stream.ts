@@ -25,6 +25,8 @@ export class FramedStream {
   private waitingForDrain = false
   private ended = false
   private errored = false
+  private failure: Error | undefined
+  private endError: { error: Error | undefined } | undefined
   private closingWrite: Promise<void> | undefined
   private readonly idleWaiters: Array<() => void> = []
   bytesWritten = 0
@@ -38,17 +40,15 @@ export class FramedStream {
     stream.addEventListener('message', (evt) => {
       if (this.errored) return
       this.bytesRead += evt.data.byteLength
-      let frames: Frame[]
       try {
-        frames = this.decoder.push(evt.data)
+        // frames before a bad one are delivered, then the error
+        this.decoder.push(evt.data, (frame) => {
+          if (!this.errored) this.handlers.onFrame(frame)
+        })
       } catch (err) {
         this.errored = true
+        this.failure = err as Error
         this.handlers.onError(err as Error)
-        return
-      }
-      for (const frame of frames) {
-        if (this.errored) return
-        this.handlers.onFrame(frame)
       }
     })
     stream.addEventListener('drain', () => {
@@ -59,9 +59,15 @@ export class FramedStream {
     stream.addEventListener('close', (evt) => this.end(evt.error))
   }
 
-  /** Replaces the handlers (a stream changes hands after the hello). */
+  /**
+   * Replaces the handlers (a stream changes hands after the hello). A decode
+   * error or an end the previous owner saw is replayed to the new one, so it
+   * cannot fall between the two.
+   */
   setHandlers(handlers: FramedStreamHandlers): void {
     this.handlers = handlers
+    if (this.failure !== undefined) handlers.onError(this.failure)
+    else if (this.endError !== undefined) handlers.onEnd(this.endError.error)
   }
 
   get writable(): boolean {
@@ -137,6 +143,7 @@ export class FramedStream {
   private end(error?: Error): void {
     if (this.ended) return
     this.ended = true
+    this.endError = { error }
     for (const resolve of this.idleWaiters.splice(0)) resolve()
     this.handlers.onEnd(error)
   }
