@@ -161,6 +161,7 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
   private starting: Promise<void> | undefined
   private stopping: Promise<void> | undefined
   private epoch = randomBytes(8)
+  private readonly stopController = new AbortController()
   private readonly peerMap = new Map<string, Peer>()
   private readonly anonymous = new Map<string, { target: PeerTarget; controller: AbortController }>()
   private readonly pending = new Map<string, PendingInbound>()
@@ -208,6 +209,7 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
       config: this.config,
       log: this.log,
       running: () => this.running,
+      stopSignal: () => this.stopController.signal,
       dial: (peer, attempt, signal) => this.dialPeer(peer, attempt, signal),
       handlerFor: (channel) => this.handlers.get(channel),
       emit: {
@@ -312,6 +314,7 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
   private async doStop(): Promise<void> {
     await this.starting?.catch(() => {})
     const node = this.node
+    this.stopController.abort(new NotStartedError('dial'))
     for (const { controller } of this.anonymous.values()) controller.abort()
     this.anonymous.clear()
     // goodbye first, while events still flow

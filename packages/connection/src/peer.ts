@@ -30,6 +30,8 @@ export interface PeerContext {
   }
   readonly log: Logger
   running: () => boolean
+  /** Aborts when the layer stops. */
+  stopSignal: () => AbortSignal
   /** Dials the peer once over its addresses and completes the hello; resolves when a session is established. */
   dial: (peer: Peer, attempt: number, signal: AbortSignal) => Promise<void>
   handlerFor: (channel: string) => ChannelHandler | undefined
@@ -292,7 +294,10 @@ export class Peer {
       async (attempt) => {
         if (this.active !== undefined) return
         try {
-          await this.ctx.dial(this, attempt, controller.signal)
+          // An attempt under way is not aborted when the peer connects some other
+          // way: cutting a handshake short would make the other side report a
+          // failed hello. It completes and the duplicate rule keeps one.
+          await this.ctx.dial(this, attempt, this.ctx.stopSignal())
         } catch (err) {
           if (err instanceof ConnectionRejectedError && PERMANENT_REJECTIONS.has(err.reason)) {
             this.rejected = true
