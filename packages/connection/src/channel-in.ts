@@ -26,6 +26,31 @@ export interface ChannelMessage {
 
 export type ChannelHandler = (message: ChannelMessage) => void | Promise<void>
 
+/** FIFO with O(1) shift (Array.prototype.shift is linear on large arrays). */
+class Queue<T> {
+  private items: T[] = []
+  private head = 0
+
+  get length(): number {
+    return this.items.length - this.head
+  }
+
+  push(item: T): void {
+    this.items.push(item)
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined
+    const item = this.items[this.head]
+    this.items[this.head++] = undefined as T
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return item
+  }
+}
+
 interface Received {
   seq: number
   payload: Uint8Array
@@ -34,7 +59,7 @@ interface Received {
 
 /** Reads one inbound channel stream. */
 export class ChannelReader {
-  readonly messages: Received[] = []
+  readonly messages = new Queue<Received>()
   ended = false
   private framed: FramedStream
   private received = 0

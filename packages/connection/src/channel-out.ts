@@ -15,6 +15,7 @@ import type { CloseReason } from './reasons.js'
 import type { Session } from './session.js'
 
 const encoder = new TextEncoder()
+const RESOLVED: Promise<void> = Promise.resolve()
 
 /** One outbound channel stream on one connection. */
 export class ChannelWriter {
@@ -70,9 +71,10 @@ export class ChannelWriter {
     return !this.failed && this.session.state === 'active' && (this.framed === undefined || this.framed.writable)
   }
 
-  write(frame: Uint8Array): void {
-    this.credit -= frame.length
-    this.framed!.write(frame)
+  /** Writes a DATA frame of `size` wire bytes (the caller checked `canWrite(size)`). */
+  writeData(seq: number, payload: Uint8Array, size: number): void {
+    this.credit -= size
+    this.framed!.writeFrame(FrameType.Data, seq, payload)
   }
 
   /** Flushes what was written and closes our side (FIN); the receiver reads it all. */
@@ -151,12 +153,23 @@ export class OutboundChannel {
     this.queuedBytes = 0
   }
 
-  async send(payload: Uint8Array, signal?: AbortSignal): Promise<void> {
+  send(payload: Uint8Array, signal?: AbortSignal): Promise<void> {
     const max = Math.min(this.limits.maxMessageBytes, this.session?.remote.maxMessageBytes ?? Infinity)
-    if (payload.length > max) throw new MessageTooLargeError(payload.length, max)
-    if (this.queuedBytes + payload.length > this.limits.maxQueuedBytes) throw new SendQueueFullError(this.peerId, this.channel, this.queuedBytes)
-    signal?.throwIfAborted()
-    if (this.session === undefined) throw new ConnectionClosedError(this.peerId, 'transport-closed')
+    if (payload.length > max) return Promise.reject(new MessageTooLargeError(payload.length, max))
+    if (signal?.aborted === true) return Promise.reject(signal.reason as Error)
+    if (this.session === undefined) return Promise.reject(new ConnectionClosedError(this.peerId, 'transport-closed'))
+    // fast path: nothing queued and credit available: write now
+    const writer = this.writer
+    if (this.queue.length === 0 && writer !== undefined) {
+      const size = frameSize(this.seq, payload.length)
+      if (writer.canWrite(size)) {
+        writer.writeData(this.seq++, payload, size)
+        this.messagesSent++
+        this.bytesSent += payload.length
+        return RESOLVED
+      }
+    }
+    if (this.queuedBytes + payload.length > this.limits.maxQueuedBytes) return Promise.reject(new SendQueueFullError(this.peerId, this.channel, this.queuedBytes))
     return new Promise<void>((resolve, reject) => {
       const pending: Pending = { payload, resolve, reject, signal, onAbort: undefined }
       if (signal !== undefined) {
@@ -208,7 +221,7 @@ export class OutboundChannel {
       if (!writer.canWrite(size)) break
       this.queue.shift()
       this.queuedBytes -= next.payload.length
-      writer.write(encodeFrame(FrameType.Data, this.seq, next.payload))
+      writer.writeData(this.seq, next.payload, size)
       this.seq++
       this.messagesSent++
       this.bytesSent += next.payload.length

@@ -12,7 +12,7 @@
  * `uint8-varint`. See PROTOCOL.md.
  */
 import * as varint from 'uint8-varint'
-import { Uint8ArrayList } from 'uint8arraylist'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { FrameTooLargeError, MalformedFrameError, UnknownFrameTypeError } from './errors.js'
 
 /** Frame types. Channel streams carry OPEN, DATA, CREDIT; the control stream the rest. */
@@ -94,10 +94,10 @@ export function frameSize(id: number, payloadLength: number): number {
 const EMPTY = new Uint8Array(0)
 
 /** Length of a complete varint at `offset`, `0` if the bytes end first, `-1` if it is longer than `max` bytes. */
-function varintLength(buf: Uint8ArrayList | Uint8Array, offset: number, end: number, max: number): number {
+function varintLength(buf: Uint8Array, offset: number, end: number, max: number): number {
   for (let i = 0; i < max; i++) {
     if (offset + i >= end) return 0
-    const byte = buf instanceof Uint8Array ? buf[offset + i]! : buf.get(offset + i)
+    const byte = buf[offset + i]!
     if ((byte & 0x80) === 0) return i + 1
   }
   return -1
@@ -108,9 +108,15 @@ function varintLength(buf: Uint8ArrayList | Uint8Array, offset: number, end: num
  * Throws {@link FrameTooLargeError} as soon as a length prefix exceeds the
  * maximum (before buffering the body), {@link MalformedFrameError} and
  * {@link UnknownFrameTypeError}. After an error the stream is unusable.
+ *
+ * Payloads are views into the received chunks (no copy). The chunks of a frame
+ * that spans several reads are joined once, when the frame is complete.
  */
 export class FrameDecoder {
-  private readonly buffer = new Uint8ArrayList()
+  private parts: Uint8Array[] = []
+  private partsBytes = 0
+  /** Bytes the frame at the start of `parts` needs, once its length is known. */
+  private needed = 0
   private failed: Error | undefined
 
   constructor(
@@ -124,7 +130,7 @@ export class FrameDecoder {
 
   /** Bytes received but not yet part of a whole frame. */
   get bufferedBytes(): number {
-    return this.buffer.byteLength
+    return this.partsBytes
   }
 
   /**
@@ -134,44 +140,86 @@ export class FrameDecoder {
    */
   push(chunk: Uint8Array | Uint8ArrayList, onFrame?: (frame: Frame) => void): Frame[] {
     if (this.failed !== undefined) throw this.failed
-    this.buffer.append(chunk)
+    const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
     const frames: Frame[] = []
+    if (bytes.length === 0) return frames
+    this.parts.push(bytes)
+    this.partsBytes += bytes.length
+    if (this.partsBytes < this.needed) return frames
+    const data = this.parts.length === 1 ? this.parts[0]! : concat(this.parts, this.partsBytes)
+    this.parts = []
+    this.partsBytes = 0
+    this.needed = 0
+    let pos = 0
     try {
-      for (;;) {
-        const frame = this.next()
-        if (frame === undefined) break
-        if (onFrame !== undefined) onFrame(frame)
-        else frames.push(frame)
+      while (pos < data.length) {
+        const size = this.frameAt(data, pos, onFrame ?? ((f) => frames.push(f)))
+        if (size === 0) break
+        pos += size
       }
     } catch (err) {
       this.failed = err as Error
-      this.buffer.consume(this.buffer.byteLength)
       throw err
+    }
+    if (pos < data.length) {
+      const rest = data.subarray(pos)
+      this.parts = [rest]
+      this.partsBytes = rest.length
     }
     return frames
   }
 
-  private next(): Frame | undefined {
-    const available = this.buffer.byteLength
-    if (available === 0) return undefined
-    const prefix = varintLength(this.buffer, 0, available, MAX_LENGTH_VARINT_BYTES)
-    if (prefix === 0) return undefined
+  /** Parses the frame at `pos`; returns its wire size, or 0 if it is not complete yet. */
+  private frameAt(data: Uint8Array, pos: number, emit: (frame: Frame) => void): number {
+    const available = data.length - pos
+    const prefix = varintLength(data, pos, data.length, MAX_LENGTH_VARINT_BYTES)
+    if (prefix === 0) return 0
     if (prefix < 0) throw new MalformedFrameError('length prefix is not a varint of at most 5 bytes')
-    const body = varint.decode(this.buffer, 0)
+    const body = varint.decode(data, pos)
     if (body > this.maxBody) throw new FrameTooLargeError(body, this.maxBody)
     if (body < 2) throw new MalformedFrameError(`body of ${body} bytes cannot hold a type and an id`)
-    if (available < prefix + body) return undefined
-    const type = this.buffer.get(prefix)
+    if (available < prefix + body) {
+      this.needed = prefix + body
+      return 0
+    }
+    const type = data[pos + prefix]!
     if (!KNOWN_TYPES.has(type) || !this.allowed.has(type)) throw new UnknownFrameTypeError(type, this.where)
-    const idStart = prefix + 1
-    const idLength = varintLength(this.buffer, idStart, prefix + body, MAX_ID_VARINT_BYTES)
+    const idStart = pos + prefix + 1
+    const end = pos + prefix + body
+    const idLength = varintLength(data, idStart, end, MAX_ID_VARINT_BYTES)
     if (idLength <= 0) throw new MalformedFrameError('message id is not a varint of at most 8 bytes inside the frame')
-    const id = varint.decode(this.buffer, idStart)
+    const id = varint.decode(data, idStart)
     if (!Number.isSafeInteger(id)) throw new MalformedFrameError('message id is beyond 2^53')
-    const payload = this.buffer.subarray(idStart + idLength, prefix + body)
-    this.buffer.consume(prefix + body)
-    return { type: type as FrameTypeCode, id, payload, wireBytes: prefix + body }
+    emit({ type: type as FrameTypeCode, id, payload: data.subarray(idStart + idLength, end), wireBytes: prefix + body })
+    return prefix + body
   }
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total)
+  let offset = 0
+  for (const p of parts) {
+    out.set(p, offset)
+    offset += p.length
+  }
+  return out
+}
+
+/**
+ * Encodes a frame into `target` at `offset`, which must have
+ * {@link frameSize} bytes free; returns the new offset. Lets a writer put many
+ * frames into one buffer without an allocation per frame.
+ */
+export function encodeFrameInto(target: Uint8Array, offset: number, type: FrameTypeCode, id: number, payload: Uint8Array): number {
+  const idLength = varint.encodingLength(id)
+  const body = 1 + idLength + payload.length
+  varint.encode(body, target, offset)
+  let at = offset + varint.encodingLength(body)
+  target[at++] = type
+  varint.encode(id, target, at)
+  at += idLength
+  target.set(payload, at)
+  return at + payload.length
 }
 
 /** Encodes a varint-only payload (CREDIT). */

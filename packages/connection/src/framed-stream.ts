@@ -1,15 +1,19 @@
 /**
- * Frames over one libp2p stream: writes are coalesced (every frame written in
- * one tick goes to the transport as one write) and follow the transport's
- * backpressure (`send()` returning false, then the `'drain'` event); reads are
- * decoded incrementally. A protocol error from the peer surfaces once through
- * `onError` and ends the stream.
+ * Frames over one libp2p stream. Writes follow the transport's backpressure
+ * and coalesce by themselves: a frame written while the transport is idle goes
+ * out at once (no added latency); frames written while a write is in flight
+ * (`send()` returned false) collect in one buffer and go out as one write on
+ * the `'drain'` event. Reads are decoded incrementally. A protocol error from
+ * the peer surfaces once through `onError` and ends the stream.
  */
 import type { Stream } from '@libp2p/interface'
-import { Uint8ArrayList } from 'uint8arraylist'
-import type { FrameDecoder} from './codec.js';
-import { type Frame } from './codec.js'
+import { encodeFrame, encodeFrameInto, frameSize, type Frame, type FrameDecoder, type FrameTypeCode } from './codec.js'
 import { MAX_COALESCED_WRITE_BYTES } from './constants.js'
+
+/** Frames up to this size are encoded into a shared buffer; larger ones are written as they are. */
+const INLINE_FRAME_MAX = 16 * 1024
+/** Size of the shared buffer small frames are encoded into. */
+const INLINE_BUFFER_BYTES = 64 * 1024
 
 export interface FramedStreamHandlers {
   onFrame: (frame: Frame) => void
@@ -20,8 +24,13 @@ export interface FramedStreamHandlers {
 }
 
 export class FramedStream {
-  private readonly batch = new Uint8ArrayList()
-  private flushQueued = false
+  // Frames waiting for the next write. A plain array: Uint8ArrayList.consume()
+  // shifts its array once per buffer, quadratic with thousands of small frames.
+  private batch: Uint8Array[] = []
+  private batchBytes = 0
+  // Small frames are encoded straight into one buffer (no allocation per frame).
+  private current: Uint8Array | undefined
+  private cursor = 0
   private waitingForDrain = false
   private ended = false
   private errored = false
@@ -76,49 +85,107 @@ export class FramedStream {
 
   /** Bytes accepted by `write()` but not yet handed to the transport. */
   get pendingBytes(): number {
-    return this.batch.byteLength
+    return this.batchBytes
   }
 
-  /** Queues a frame; it is handed to the transport with the others of this tick. */
+  /** Writes an encoded frame now if the transport is idle, else with the next batch. */
   write(frame: Uint8Array): void {
     if (!this.writable) return
-    this.batch.append(frame)
-    if (!this.flushQueued && !this.waitingForDrain) {
-      this.flushQueued = true
-      queueMicrotask(() => {
-        this.flushQueued = false
-        this.flush()
-      })
+    if (this.idle) {
+      this.sendNow(frame)
+      return
     }
+    this.seal()
+    this.batch.push(frame)
+    this.batchBytes += frame.length
+  }
+
+  /** Encodes and writes a frame; while the transport is busy, small frames share one buffer. */
+  writeFrame(type: FrameTypeCode, id: number, payload: Uint8Array): void {
+    if (!this.writable) return
+    const size = frameSize(id, payload.length)
+    if (this.idle || size > INLINE_FRAME_MAX) {
+      this.write(encodeFrame(type, id, payload))
+      return
+    }
+    if (this.current === undefined || this.current.length - this.cursor < size) {
+      this.seal()
+      this.current = Buffer.allocUnsafe(INLINE_BUFFER_BYTES)
+      this.cursor = 0
+    }
+    this.cursor = encodeFrameInto(this.current, this.cursor, type, id, payload)
+    this.batchBytes += size
+  }
+
+  /** Nothing waits and no write is in flight. */
+  private get idle(): boolean {
+    return !this.waitingForDrain && this.batchBytes === 0
+  }
+
+  private sendNow(chunk: Uint8Array): void {
+    this.bytesWritten += chunk.length
+    try {
+      if (!this.stream.send(chunk)) this.waitingForDrain = true
+    } catch {
+      // the stream closed under us; 'close' reports it
+      this.dropBatch()
+    }
+  }
+
+  /** Moves the frames encoded in the shared buffer into the batch. */
+  private seal(): void {
+    if (this.current !== undefined && this.cursor > 0) this.batch.push(this.current.subarray(0, this.cursor))
+    this.current = undefined
+    this.cursor = 0
+  }
+
+
+
+  /** Takes frames from the batch, up to {@link MAX_COALESCED_WRITE_BYTES}, as one buffer. */
+  private takeChunk(): Uint8Array {
+    let count = 0
+    let size = 0
+    while (count < this.batch.length && (count === 0 || size + this.batch[count]!.length <= MAX_COALESCED_WRITE_BYTES)) {
+      size += this.batch[count]!.length
+      count++
+    }
+    const frames = this.batch.slice(0, count)
+    this.batch = count === this.batch.length ? [] : this.batch.slice(count)
+    this.batchBytes -= size
+    if (frames.length === 1) return frames[0]!
+    const chunk = new Uint8Array(size)
+    let offset = 0
+    for (const f of frames) {
+      chunk.set(f, offset)
+      offset += f.length
+    }
+    return chunk
+  }
+
+  private dropBatch(): void {
+    this.batch = []
+    this.batchBytes = 0
+    this.current = undefined
+    this.cursor = 0
   }
 
   private flush(): void {
-    while (this.batch.byteLength > 0 && !this.waitingForDrain) {
+    this.seal()
+    while (this.batchBytes > 0 && !this.waitingForDrain) {
       if (this.stream.status !== 'open' || this.stream.writeStatus !== 'writable') {
-        this.batch.consume(this.batch.byteLength)
+        this.dropBatch()
         break
       }
-      const size = Math.min(this.batch.byteLength, MAX_COALESCED_WRITE_BYTES)
-      // whole chunks only: sublist keeps frame boundaries irrelevant (bytes are a stream)
-      const chunk = this.batch.sublist(0, size)
-      this.batch.consume(size)
-      this.bytesWritten += size
-      try {
-        if (!this.stream.send(chunk)) this.waitingForDrain = true
-      } catch {
-        // the stream closed under us; 'close' reports it
-        this.batch.consume(this.batch.byteLength)
-        break
-      }
+      this.sendNow(this.takeChunk())
     }
-    if (this.batch.byteLength === 0 && !this.waitingForDrain) {
+    if (this.batchBytes === 0 && !this.waitingForDrain) {
       for (const resolve of this.idleWaiters.splice(0)) resolve()
     }
   }
 
   /** Resolves when everything written so far was handed to the transport. */
   async flushed(): Promise<void> {
-    if (this.batch.byteLength === 0 && !this.waitingForDrain) return
+    if (this.batchBytes === 0 && !this.waitingForDrain) return
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
   }
 
@@ -135,7 +202,7 @@ export class FramedStream {
   }
 
   abort(error: Error): void {
-    this.batch.consume(this.batch.byteLength)
+    this.dropBatch()
     for (const resolve of this.idleWaiters.splice(0)) resolve()
     this.stream.abort(error)
   }

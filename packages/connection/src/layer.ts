@@ -168,6 +168,7 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
   private readonly sessionsByConn = new Map<string, Session>()
   private readonly outboundEstablishing = new Map<string, Promise<Session | undefined>>()
   private readonly handlers = new Map<string, ChannelHandler>()
+  private readonly validChannels = new Set<string>()
   private readonly subject = new BehaviorSubject<ReadonlyMap<string, PeerInfo>>(new Map())
   private changeQueued = false
   private readonly peerContext: PeerContext
@@ -437,13 +438,21 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
 
   // ---- messaging ------------------------------------------------------------
 
-  async send(peerId: string, channel: string, payload: Uint8Array, options: SendOptions = {}): Promise<void> {
-    this.assertRunning('send()')
-    assertChannelName(channel, true)
-    if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('payload must be a Uint8Array')
-    const peer = this.peerMap.get(peerId)
-    if (peer === undefined) throw new PeerNotConnectedError(peerId)
-    return peer.send(channel, payload, options.signal)
+  send(peerId: string, channel: string, payload: Uint8Array, options: SendOptions = {}): Promise<void> {
+    // not async: the hot path of every message; errors still arrive as rejections
+    try {
+      this.assertRunning('send()')
+      if (!this.validChannels.has(channel)) {
+        assertChannelName(channel, true)
+        if (this.validChannels.size < 10_000) this.validChannels.add(channel)
+      }
+      if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('payload must be a Uint8Array')
+      const peer = this.peerMap.get(peerId)
+      if (peer === undefined) throw new PeerNotConnectedError(peerId)
+      return peer.send(channel, payload, options.signal)
+    } catch (err) {
+      return Promise.reject(err as Error)
+    }
   }
 
   handle(channel: string, handler: ChannelHandler): () => void {

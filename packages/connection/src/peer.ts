@@ -254,8 +254,8 @@ export class Peer {
     this.inbound.get(channel)?.kick()
   }
 
-  async send(channel: string, payload: Uint8Array, signal?: AbortSignal): Promise<void> {
-    if (this.active === undefined || this.active.state !== 'active') throw new PeerNotConnectedError(this.id)
+  send(channel: string, payload: Uint8Array, signal?: AbortSignal): Promise<void> {
+    if (this.active === undefined || this.active.state !== 'active') return Promise.reject(new PeerNotConnectedError(this.id))
     let ch = this.outbound.get(channel)
     if (ch === undefined) {
       ch = new OutboundChannel(this.id, channel, this.ctx.config, () => this.streamsOpened++, this.ctx.log)

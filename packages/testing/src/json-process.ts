@@ -138,8 +138,9 @@ export class JsonProcess {
   }
 }
 
-/** Spawns `node <script> ...args` with piped stdio and wraps it. */
-export function spawnJsonProcess(script: string, args: string[] = [], options: SpawnOptions = {}): JsonProcess {
-  const child = spawn(process.execPath, [script, ...args], { ...options, stdio: ['pipe', 'pipe', 'pipe'] })
+/** Spawns `node [nodeArgs] <script> ...args` with piped stdio and wraps it (`nodeArgs: ['--import', 'tsx']` runs TypeScript). */
+export function spawnJsonProcess(script: string, args: string[] = [], options: SpawnOptions & { nodeArgs?: string[] } = {}): JsonProcess {
+  const { nodeArgs = [], ...spawnOptions } = options
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { ...spawnOptions, stdio: ['pipe', 'pipe', 'pipe'] })
   return new JsonProcess(child)
 }
