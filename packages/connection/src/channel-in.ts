@@ -51,15 +51,11 @@ class Queue<T> {
   }
 }
 
-interface Received {
-  seq: number
-  payload: Uint8Array
-  wireBytes: number
-}
 
 /** Reads one inbound channel stream. */
 export class ChannelReader {
-  readonly messages = new Queue<Received>()
+  /** Received DATA frames not yet delivered (the frame's id is the message's sequence number). */
+  readonly messages = new Queue<Frame>()
   ended = false
   private framed: FramedStream
   private received = 0
@@ -114,7 +110,7 @@ export class ChannelReader {
       return
     }
     this.lastSeq = frame.id
-    this.messages.push({ seq: frame.id, payload: frame.payload, wireBytes: frame.wireBytes })
+    this.messages.push(frame)
     this.onChange()
   }
 
@@ -214,16 +210,16 @@ export class InboundChannel {
 
   private async deliver(): Promise<void> {
     for (;;) {
-      this.advance()
+      if (this.current === undefined || this.current.messages.length === 0) this.advance()
       const reader = this.current
       const handler = this.handlerFor(this.channel)
       if (reader === undefined || handler === undefined) return
       const next = reader.messages.shift()
       if (next === undefined) return
-      this.nextSeq = next.seq + 1
+      this.nextSeq = next.id + 1
       this.messagesReceived++
       this.bytesReceived += next.payload.length
-      const message: ChannelMessage = { peerId: this.peerId, channel: this.channel, seq: next.seq, payload: next.payload }
+      const message: ChannelMessage = { peerId: this.peerId, channel: this.channel, seq: next.id, payload: next.payload }
       try {
         const result = handler(message)
         if (result !== undefined && typeof (result as Promise<void>).then === 'function') await result

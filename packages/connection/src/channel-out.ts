@@ -64,7 +64,7 @@ export class ChannelWriter {
 
   /** Whether a frame of `size` bytes may be written now. */
   canWrite(size: number): boolean {
-    return this.framed !== undefined && !this.failed && this.framed.writable && this.credit >= size
+    return this.credit >= size && this.framed !== undefined && !this.failed && this.framed.writable
   }
 
   get usable(): boolean {
@@ -74,7 +74,7 @@ export class ChannelWriter {
   /** Writes a DATA frame of `size` wire bytes (the caller checked `canWrite(size)`). */
   writeData(seq: number, payload: Uint8Array, size: number): void {
     this.credit -= size
-    this.framed!.writeFrame(FrameType.Data, seq, payload)
+    this.framed!.writeFrame(FrameType.Data, seq, payload, size)
   }
 
   /** Flushes what was written and closes our side (FIN); the receiver reads it all. */
@@ -113,6 +113,8 @@ export class OutboundChannel {
   private seq = 0
   private writer: ChannelWriter | undefined
   private session: Session | undefined
+  /** The smaller of our and the peer's maximum message size. */
+  private maxMessage: number
   messagesSent = 0
   bytesSent = 0
 
@@ -122,12 +124,15 @@ export class OutboundChannel {
     private readonly limits: OutboundLimits,
     private readonly onStreamOpened: () => void,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.maxMessage = limits.maxMessageBytes
+  }
 
   /** The connection to write through from now on (new, or the winner of a duplicate). */
   attach(session: Session): void {
     if (this.session === session) return
     this.session = session
+    this.maxMessage = Math.min(this.limits.maxMessageBytes, session.remote.maxMessageBytes)
     const old = this.writer
     this.writer = undefined
     // frames already handed to the old stream reach the peer before its FIN;
@@ -154,7 +159,7 @@ export class OutboundChannel {
   }
 
   send(payload: Uint8Array, signal?: AbortSignal): Promise<void> {
-    const max = Math.min(this.limits.maxMessageBytes, this.session?.remote.maxMessageBytes ?? Infinity)
+    const max = this.maxMessage
     if (payload.length > max) return Promise.reject(new MessageTooLargeError(payload.length, max))
     if (signal?.aborted === true) return Promise.reject(signal.reason as Error)
     if (this.session === undefined) return Promise.reject(new ConnectionClosedError(this.peerId, 'transport-closed'))

@@ -93,16 +93,6 @@ export function frameSize(id: number, payloadLength: number): number {
 
 const EMPTY = new Uint8Array(0)
 
-/** Length of a complete varint at `offset`, `0` if the bytes end first, `-1` if it is longer than `max` bytes. */
-function varintLength(buf: Uint8Array, offset: number, end: number, max: number): number {
-  for (let i = 0; i < max; i++) {
-    if (offset + i >= end) return 0
-    const byte = buf[offset + i]!
-    if ((byte & 0x80) === 0) return i + 1
-  }
-  return -1
-}
-
 /**
  * Incremental decoder: feed it chunks as they arrive, get whole frames back.
  * Throws {@link FrameTooLargeError} as soon as a length prefix exceeds the
@@ -118,6 +108,7 @@ export class FrameDecoder {
   /** Bytes the frame at the start of `parts` needs, once its length is known. */
   private needed = 0
   private failed: Error | undefined
+  private readonly allowedTable = new Uint8Array(256)
 
   constructor(
     /** Largest body (type + id + payload) accepted. */
@@ -126,7 +117,9 @@ export class FrameDecoder {
     readonly allowed: ReadonlySet<number> = KNOWN_TYPES,
     /** For messages: which stream this is. */
     readonly where = 'stream',
-  ) {}
+  ) {
+    for (const type of allowed) if (KNOWN_TYPES.has(type)) this.allowedTable[type] = 1
+  }
 
   /** Bytes received but not yet part of a whole frame. */
   get bufferedBytes(): number {
@@ -171,28 +164,54 @@ export class FrameDecoder {
 
   /** Parses the frame at `pos`; returns its wire size, or 0 if it is not complete yet. */
   private frameAt(data: Uint8Array, pos: number, emit: (frame: Frame) => void): number {
-    const available = data.length - pos
-    const prefix = varintLength(data, pos, data.length, MAX_LENGTH_VARINT_BYTES)
+    const prefix = readVarint(data, pos, data.length, MAX_LENGTH_VARINT_BYTES)
     if (prefix === 0) return 0
     if (prefix < 0) throw new MalformedFrameError('length prefix is not a varint of at most 5 bytes')
-    const body = varint.decode(data, pos)
+    const body = varintValue
     if (body > this.maxBody) throw new FrameTooLargeError(body, this.maxBody)
     if (body < 2) throw new MalformedFrameError(`body of ${body} bytes cannot hold a type and an id`)
-    if (available < prefix + body) {
-      this.needed = prefix + body
+    const size = prefix + body
+    if (data.length - pos < size) {
+      this.needed = size
       return 0
     }
     const type = data[pos + prefix]!
-    if (!KNOWN_TYPES.has(type) || !this.allowed.has(type)) throw new UnknownFrameTypeError(type, this.where)
+    if (this.allowedTable[type] !== 1) throw new UnknownFrameTypeError(type, this.where)
     const idStart = pos + prefix + 1
-    const end = pos + prefix + body
-    const idLength = varintLength(data, idStart, end, MAX_ID_VARINT_BYTES)
+    const end = pos + size
+    const idLength = readVarint(data, idStart, end, MAX_ID_VARINT_BYTES)
     if (idLength <= 0) throw new MalformedFrameError('message id is not a varint of at most 8 bytes inside the frame')
-    const id = varint.decode(data, idStart)
-    if (!Number.isSafeInteger(id)) throw new MalformedFrameError('message id is beyond 2^53')
-    emit({ type: type as FrameTypeCode, id, payload: data.subarray(idStart + idLength, end), wireBytes: prefix + body })
-    return prefix + body
+    const id = varintValue
+    if (id > MAX_MESSAGE_ID) throw new MalformedFrameError('message id is beyond 2^53')
+    emit({ type: type as FrameTypeCode, id, payload: data.subarray(idStart + idLength, end), wireBytes: size })
+    return size
   }
+}
+
+// The decoded value of the last readVarint() call (no allocation per varint).
+let varintValue = 0
+
+/**
+ * Reads an unsigned LEB128 varint at `offset` in one pass: returns its length
+ * and leaves the value in `varintValue`; 0 if the bytes end first (wait for
+ * more), -1 if it is longer than `max` bytes (invalid). uint8-varint encodes
+ * ours, but cannot tell an incomplete varint from an invalid one, which a
+ * stream decoder must.
+ */
+function readVarint(buf: Uint8Array, offset: number, end: number, max: number): number {
+  let value = 0
+  let scale = 1
+  for (let i = 0; i < max; i++) {
+    if (offset + i >= end) return 0
+    const byte = buf[offset + i]!
+    value += (byte & 0x7f) * scale
+    if ((byte & 0x80) === 0) {
+      varintValue = value
+      return i + 1
+    }
+    scale *= 128
+  }
+  return -1
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {
@@ -229,9 +248,8 @@ export function encodeVarintPayload(value: number): Uint8Array {
 
 /** Decodes a varint-only payload; throws {@link MalformedFrameError}. */
 export function decodeVarintPayload(payload: Uint8Array): number {
-  const length = varintLength(payload, 0, payload.length, MAX_ID_VARINT_BYTES)
+  const length = readVarint(payload, 0, payload.length, MAX_ID_VARINT_BYTES)
   if (length <= 0 || length !== payload.length) throw new MalformedFrameError('payload is not a single varint')
-  const value = varint.decode(payload, 0)
-  if (!Number.isSafeInteger(value)) throw new MalformedFrameError('varint payload beyond 2^53')
-  return value
+  if (varintValue > MAX_MESSAGE_ID) throw new MalformedFrameError('varint payload beyond 2^53')
+  return varintValue
 }

@@ -24,13 +24,13 @@ export const DEFAULT_WINDOW_BYTES = 4 * 1024 * 1024
 /** Bytes queued per channel, beyond the window, before `send()` fails with `SendQueueFullError`. */
 export const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024
 /** Largest write handed to the transport at once when coalescing frames. */
-export const MAX_COALESCED_WRITE_BYTES = 256 * 1024
+export const MAX_COALESCED_WRITE_BYTES = 1024 * 1024
 
 /** Largest hello accepted. */
 export const MAX_HELLO_BYTES = 16 * 1024
 /** A connection that has not completed the hello within this time is closed (`hello-timeout`). */
 export const DEFAULT_HELLO_TIMEOUT_MS = 3_000
-/** Connections still in their hello beyond this number are refused (`overload`): flood protection. */
+/** Connections in their hello beyond this number: the oldest is closed (`overload`). Flood protection. */
 export const DEFAULT_MAX_PENDING_CONNECTIONS = 64
 
 /**

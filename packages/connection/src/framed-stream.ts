@@ -13,7 +13,7 @@ import { MAX_COALESCED_WRITE_BYTES } from './constants.js'
 /** Frames up to this size are encoded into a shared buffer; larger ones are written as they are. */
 const INLINE_FRAME_MAX = 16 * 1024
 /** Size of the shared buffer small frames are encoded into. */
-const INLINE_BUFFER_BYTES = 64 * 1024
+const INLINE_BUFFER_BYTES = MAX_COALESCED_WRITE_BYTES
 
 export interface FramedStreamHandlers {
   onFrame: (frame: Frame) => void
@@ -101,9 +101,8 @@ export class FramedStream {
   }
 
   /** Encodes and writes a frame; while the transport is busy, small frames share one buffer. */
-  writeFrame(type: FrameTypeCode, id: number, payload: Uint8Array): void {
+  writeFrame(type: FrameTypeCode, id: number, payload: Uint8Array, size = frameSize(id, payload.length)): void {
     if (!this.writable) return
-    const size = frameSize(id, payload.length)
     if (this.idle || size > INLINE_FRAME_MAX) {
       this.write(encodeFrame(type, id, payload))
       return

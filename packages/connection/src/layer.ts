@@ -510,9 +510,15 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
       return
     }
     if (this.pending.size >= this.config.maxPendingConnections) {
-      conn.abort(new Error('overload'))
-      this.rejected(new ConnectionRejectedError('overload', `more than ${this.config.maxPendingConnections} connections are still in their hello`), 'inbound', conn)
-      return
+      // Shed the oldest connection still without a hello, not the newest: an
+      // honest peer finishes its hello in milliseconds, a flooder never does,
+      // so under a flood the slots turn over and honest peers still get in.
+      const [oldestId, oldest] = this.pending.entries().next().value as [string, PendingInbound]
+      clearTimeout(oldest.timer)
+      this.pending.delete(oldestId)
+      oldest.resolve(undefined)
+      oldest.conn.abort(new Error('overload'))
+      this.rejected(new ConnectionRejectedError('overload', `more than ${this.config.maxPendingConnections} connections were in their hello; the oldest was closed`), 'inbound', oldest.conn)
     }
     let resolve!: (s: Session | undefined) => void
     const established = new Promise<Session | undefined>((r) => (resolve = r))
