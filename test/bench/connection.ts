@@ -31,7 +31,7 @@ const args = parseArgs()
 const SECRET = 'meshkit-bench-secret-000000'
 const TS = { nodeArgs: ['--import', 'tsx'] }
 const RTT_SAMPLES = Number(args.rtt ?? 5000)
-const SMALL_COUNT = Number(args.small ?? 200_000)
+const SMALL_COUNT = Number(args.small ?? 1_000_000)
 const BULK_BYTES = Number(args.bulk ?? 256) * 1024 * 1024
 const SWARM = Number(args.swarm ?? 40)
 
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
     const bulkMesh: number[] = []
     const bulkRaw: number[] = []
     const bulkTcp: number[] = []
-    for (let round_ = 0; round_ < 3; round_++) {
+    for (let round_ = 0; round_ < Number(args.rounds ?? 5); round_++) {
       smallMesh.push((SMALL_COUNT / (await meshOneWay(100, SMALL_COUNT * 100))) * 1000)
       smallRaw.push((SMALL_COUNT / (await rawOneWay(100, SMALL_COUNT * 100))) * 1000)
       bulkMesh.push(BULK_BYTES / 1e6 / ((await meshOneWay(65536, BULK_BYTES)) / 1000))
