@@ -1,12 +1,12 @@
 /** Opens `count` meshkit connections (one layer each) to one peer, for the RSS-per-connection figure. */
-import { createConnectionLayer } from '@meshkit/connection'
+import { createConnectionLayer, type ConnectionLayer } from '@meshkit/connection'
 import { deriveGroupKey, encodeCredential, ephemeralIdentity, issueCredential } from '@meshkit/identity'
 import { createInterface } from 'node:readline'
 
 const [secret, peerId, address, countArg] = process.argv.slice(2)
 const group = deriveGroupKey(secret!)
 const count = Number(countArg)
-const layers = []
+const layers: ConnectionLayer[] = []
 for (let i = 0; i < count; i++) {
   const identity = ephemeralIdentity()
   const layer = createConnectionLayer({ identity, group, credential: encodeCredential(issueCredential(group, identity.id, identity.publicKey)), listen: ['127.0.0.1:0'] })
