@@ -1,0 +1,48 @@
+/**
+ * Which local interfaces mDNS runs on: a pure selection over
+ * `os.networkInterfaces()` output, so it can be tested without a network.
+ */
+import type { NetworkInterfaceInfo } from 'node:os'
+
+export interface LocalInterface {
+  /** Interface name (`eth0`, `lo`). */
+  name: string
+  family: 4 | 6
+  /** IPv4 address, or IPv6 link-local address without scope. */
+  address: string
+}
+
+export interface InterfaceSelection {
+  /** Interface names or addresses to use; all suitable ones when omitted. */
+  interfaces?: string[]
+  /** Only 127.0.0.1 (local tests and demos: nothing leaves the machine). */
+  loopbackOnly?: boolean
+  ipv4: boolean
+  ipv6: boolean
+}
+
+export const interfaceKey = (i: LocalInterface): string => `${i.family}|${i.name}|${i.address}`
+
+/**
+ * IPv4: the first IPv4 address of every selected interface. IPv6: its
+ * link-local address (mDNS over IPv6 is link-local by design). Loopback only
+ * when asked for (by `loopbackOnly` or by naming it in `interfaces`).
+ */
+export function selectInterfaces(all: NodeJS.Dict<NetworkInterfaceInfo[]>, selection: InterfaceSelection): LocalInterface[] {
+  if (selection.loopbackOnly === true) return [{ name: 'lo', family: 4, address: '127.0.0.1' }]
+  const wanted = selection.interfaces !== undefined ? new Set(selection.interfaces) : undefined
+  const out: LocalInterface[] = []
+  for (const [name, infos] of Object.entries(all)) {
+    if (infos === undefined) continue
+    const named = wanted?.has(name) === true
+    const v4 = infos.find((i) => i.family === 'IPv4')
+    if (selection.ipv4 && v4 !== undefined && (named || wanted?.has(v4.address) === true || (wanted === undefined && !v4.internal))) {
+      out.push({ name, family: 4, address: v4.address })
+    }
+    const v6 = infos.find((i) => i.family === 'IPv6' && i.address.toLowerCase().startsWith('fe80:'))
+    if (selection.ipv6 && v6 !== undefined && (named || wanted?.has(v6.address) === true || (wanted === undefined && !v6.internal))) {
+      out.push({ name, family: 6, address: v6.address.split('%')[0]! })
+    }
+  }
+  return out
+}

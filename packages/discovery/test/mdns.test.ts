@@ -1,0 +1,124 @@
+/**
+ * mDNS behaviour beyond the contract, in-process on loopback: hostile and
+ * broken packets, key conflicts, crash expiry, clean shutdown.
+ */
+import { ephemeralIdentity } from '@meshkit/identity'
+import { silentLogger } from '@meshkit/log'
+import { spawn } from 'node:child_process'
+import { createSocket } from 'node:dgram'
+import { resolve } from 'node:path'
+import dnsPacket from 'dns-packet'
+import { afterEach, describe, expect, test, vi } from 'vitest'
+import { advertisementPacket, mdnsDiscovery, NoUsableInterfaceError, InvalidDiscoveryOptionsError, type Advertisement, type MdnsDiscovery, type PeerConflictEvent } from '../src/index.js'
+
+const logger = silentLogger()
+const TAG = 'c0ffee000001'
+const started: MdnsDiscovery[] = []
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((d) => d.stop()))
+})
+
+function setup(): { port: number; type: string; make: (ad?: Advertisement, extra?: object) => Promise<MdnsDiscovery>; ad: () => Advertisement; inject: (p: dnsPacket.Packet | Buffer) => Promise<void> } {
+  const port = 20_000 + Math.floor(Math.random() * 30_000)
+  const type = `_mk${Math.random().toString(36).slice(2, 8)}._udp`
+  const ad = (): Advertisement => {
+    const id = ephemeralIdentity()
+    return { id: id.id, publicKey: id.publicKey, port: 5000, version: 1, groupTag: TAG }
+  }
+  const make = async (a = ad(), extra = {}): Promise<MdnsDiscovery> => {
+    const d = mdnsDiscovery({ advertisement: a, loopbackOnly: true, mdnsPort: port, serviceType: type, ...extra }, { logger })
+    started.push(d)
+    await d.start()
+    return d
+  }
+  /** Sends a raw datagram to the group, on loopback, as a hostile or broken host would. */
+  const inject = async (p: dnsPacket.Packet | Buffer): Promise<void> => {
+    const socket = createSocket({ type: 'udp4', reuseAddr: true })
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r))
+    socket.setMulticastInterface('127.0.0.1')
+    const bytes = Buffer.isBuffer(p) ? p : dnsPacket.encode(p)
+    await new Promise<void>((r, j) => socket.send(bytes, port, '224.0.0.251', (e) => (e ? j(e) : r())))
+    socket.close()
+  }
+  return { port, type, make, ad, inject }
+}
+
+describe('mDNS discovery on loopback', () => {
+  test('garbage datagrams and malformed TXT are ignored; discovery keeps working', async () => {
+    const { make, ad, inject, type } = setup()
+    const d = await make()
+    const found: string[] = []
+    d.on('peer:found', (p) => found.push(p.id))
+    const errors: Error[] = []
+    d.on('error', (e) => errors.push(e))
+    await inject(Buffer.from('definitely not DNS'))
+    await inject(Buffer.alloc(4096, 0xff))
+    // a well-formed packet whose TXT lies: pk is not a key
+    const liar = ad()
+    const bad = advertisementPacket(liar, type, { v4: ['127.0.0.1'], v6: [] }, 8)
+    const txt = bad.additionals!.find((r) => r.type === 'TXT')!
+    ;(txt as { data: Buffer[] }).data = [Buffer.from(`id=${liar.id}`), Buffer.from('pk=nope'), Buffer.from('v=1'), Buffer.from(`g=${TAG}`)]
+    await inject(bad)
+    // and one with an over-long TXT string (still valid DNS)
+    const long = advertisementPacket(ad(), type, { v4: ['127.0.0.1'], v6: [] }, 8)
+    ;(long.additionals!.find((r) => r.type === 'TXT') as { data: Buffer[] }).data = [Buffer.alloc(255, 0x41)]
+    await inject(long)
+    // an honest peer is still found
+    const honest = ad()
+    await make(honest)
+    await vi.waitFor(() => expect(found).toEqual([honest.id]))
+    expect(errors).toEqual([])
+  })
+
+  test('a known id advertised with another key is reported as a conflict and not trusted', async () => {
+    const { make, ad, inject, type } = setup()
+    const d = await make()
+    const real = ad()
+    await make(real)
+    await vi.waitFor(() => expect(d.peers().map((p) => p.id)).toEqual([real.id]))
+    const conflict = new Promise<PeerConflictEvent>((r) => d.on('peer:conflict', r))
+    const impostor = { ...real, publicKey: ephemeralIdentity().publicKey, port: 6666 }
+    await inject(advertisementPacket(impostor, type, { v4: ['127.0.0.1'], v6: [] }, 8))
+    const e = await conflict
+    expect(e.id).toBe(real.id)
+    expect(e.knownKey).toEqual(real.publicKey)
+    expect(e.claimedKey).toEqual(impostor.publicKey)
+    expect(d.peers()[0]?.publicKey).toEqual(real.publicKey)
+    expect(d.peers()[0]?.port).toBe(5000)
+  })
+
+  test('a peer that dies without a goodbye expires after its record TTL', async () => {
+    const { make, port, type } = setup()
+    const d = await make()
+    const fixture = resolve(import.meta.dirname, '../../testing/dist/fixtures/discovery-node.js')
+    const child = spawn(process.execPath, [fixture, JSON.stringify({ groupTag: TAG, loopbackOnly: true, mdnsPort: port, serviceType: type, recordTtlS: 2 })], { stdio: ['pipe', 'pipe', 'inherit'] })
+    try {
+      await vi.waitFor(() => expect(d.peers()).toHaveLength(1), { timeout: 10_000 })
+      const lost = new Promise((r) => d.on('peer:lost', r))
+      child.kill('SIGKILL')
+      expect(await lost).toMatchObject({ reason: 'expired' })
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+
+  test('stop sends goodbyes and releases every socket and timer', async () => {
+    const { make } = setup()
+    const count = (): number => process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap' || r === 'Timeout').length
+    const baseline = count()
+    const d = await make()
+    expect(count()).toBeGreaterThan(baseline)
+    await d.stop()
+    started.splice(started.indexOf(d), 1)
+    await vi.waitFor(() => expect(count()).toBe(baseline))
+  })
+
+  test('bad options are typed errors; no usable interface is a typed error', async () => {
+    const id = ephemeralIdentity()
+    const ad = { id: id.id, publicKey: id.publicKey, port: 1, version: 1, groupTag: TAG }
+    expect(() => mdnsDiscovery({ advertisement: ad, serviceType: 'meshkit' })).toThrow(InvalidDiscoveryOptionsError)
+    expect(() => mdnsDiscovery({ advertisement: ad, app: 'has spaces' })).toThrow(InvalidDiscoveryOptionsError)
+    const none = mdnsDiscovery({ advertisement: ad, interfaces: ['no-such-interface'] }, { logger })
+    await expect(none.start()).rejects.toBeInstanceOf(NoUsableInterfaceError)
+  })
+})
