@@ -115,12 +115,27 @@ export class SandboxHost {
     spawnSync('ip', ['netns', 'exec', this.ns, 'nft', 'delete', 'table', 'netdev', table], { stdio: 'ignore' })
     if (percent <= 0) return
     if (percent > 100) throw new SandboxError(`loss ${percent}% is not a percentage`)
-    this.exec('nft', ['-f', '-'], `table netdev ${table} {\n  chain c {\n    type filter hook ${direction} device eth0 priority 0; policy accept;\n    numgen random mod 100 < ${Math.round(percent)} drop\n  }\n}\n`)
+    const rule = percent >= 100 ? 'drop' : `numgen random mod 100 < ${Math.round(percent)} drop`
+    this.exec('nft', ['-f', '-'], `table netdev ${table} {\n  chain c {\n    type filter hook ${direction} device eth0 priority 0; policy accept;\n    ${rule}\n  }\n}\n`)
   }
 
   /** Takes the device off the LAN (bridge side, like losing Wi-Fi: its own routes survive) or back on. */
   link(up: boolean): void {
     sh('ip', ['-n', this.lan.bridgeNs, 'link', 'set', this.bridgePort, up ? 'up' : 'down'])
+  }
+
+  /**
+   * Whether a TCP connection from this host to `address:port` succeeds within
+   * `timeoutMs` (something must listen there, e.g. {@link SandboxHost.listen}).
+   */
+  canConnect(address: string, port: number, timeoutMs = 1000): boolean {
+    const script = `const s=require('net').connect(${port},${JSON.stringify(address)});s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(2),${timeoutMs})`
+    return spawnSync('ip', ['netns', 'exec', this.ns, process.execPath, '-e', script]).status === 0
+  }
+
+  /** Starts a TCP listener on `port` that accepts and closes connections (a reachability target). */
+  listen(port: number): ChildProcess {
+    return this.spawn(process.execPath, ['-e', `require('net').createServer((s)=>s.end()).listen(${port},'0.0.0.0',()=>console.log('listening'))`])
   }
 
   /** Drops all traffic to and from these addresses (partition), or clears it with an empty list. */
