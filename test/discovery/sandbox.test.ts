@@ -21,7 +21,7 @@ async function mesh(n: number, options: Record<string, unknown> = {}): Promise<N
 
 describe.skipIf(!sandbox.ok)('mDNS discovery on a sandbox LAN', () => {
   test('3 devices: all pairs found (IPv4 and IPv6 link-local); graceful stop and SIGKILL are both reported lost', async () => {
-    const nodes = await mesh(3)
+    const nodes = await mesh(3, { ipv6: true })
     type Seen = { peer: { id: string; addresses: Array<{ family: number; host: string }> } }
     const both = (e: unknown, id: string): boolean => {
       const peer = (e as Seen).peer
@@ -111,5 +111,19 @@ describe.skipIf(!sandbox.ok)('mDNS discovery on a sandbox LAN', () => {
     const other = await startNode(lan, 1)
     lan.host(0).exec('nft', ['delete', 'table', 'inet', 'mkdeny'])
     await other.proc.waitFor('found', (e) => (e.peer as { id: string }).id === denied.id, 10_000)
+  }, 60_000)
+})
+
+describe.skipIf(!sandbox.ok)('mDNS discovery over IPv6 link-local only', () => {
+  test('devices without IPv4 find each other on their scoped link-local addresses', async () => {
+    const nodes = await mesh(3, { ipv4: false })
+    for (const n of nodes) {
+      const found = await foundAll(n, nodes.filter((o) => o !== n).map((o) => o.id), 5_000)
+      for (const e of found) {
+        const addresses = (e.peer as { addresses: Array<{ family: number; host: string }> }).addresses
+        expect(addresses.length).toBeGreaterThan(0)
+        expect(addresses.every((a) => a.family === 6 && /^fe80:.*%eth0$/.test(a.host))).toBe(true)
+      }
+    }
   }, 60_000)
 })

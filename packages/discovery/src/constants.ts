@@ -32,3 +32,9 @@ export const RESPONSE_JITTER_MS = 15
 export const INTERFACE_POLL_MS = 2_000
 /** Largest TXT value we accept (bytes). DNS limits a TXT string to 255 bytes. */
 export const MAX_TXT_VALUE_BYTES = 255
+/**
+ * Goodbyes (our records with TTL 0) are sent this many times on stop, this far
+ * apart, so one lost packet does not turn a graceful leave into an 8 s expiry.
+ */
+export const GOODBYE_REPEATS = 5
+export const GOODBYE_SPACING_MS = 15

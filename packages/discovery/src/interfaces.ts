@@ -18,15 +18,18 @@ export interface InterfaceSelection {
   /** Only 127.0.0.1 (local tests and demos: nothing leaves the machine). */
   loopbackOnly?: boolean
   ipv4: boolean
-  ipv6: boolean
+  /** `auto`: IPv6 link-local only on interfaces without an IPv4 address. */
+  ipv6: boolean | 'auto'
 }
 
 export const interfaceKey = (i: LocalInterface): string => `${i.family}|${i.name}|${i.address}`
 
 /**
  * IPv4: the first IPv4 address of every selected interface. IPv6: its
- * link-local address (mDNS over IPv6 is link-local by design). Loopback only
- * when asked for (by `loopbackOnly` or by naming it in `interfaces`).
+ * link-local address (mDNS over IPv6 is link-local by design); with `auto`,
+ * only on interfaces that have no IPv4 address, since running both families
+ * doubles every packet. Loopback only when asked for (by `loopbackOnly` or by
+ * naming it in `interfaces`).
  */
 export function selectInterfaces(all: NodeJS.Dict<NetworkInterfaceInfo[]>, selection: InterfaceSelection): LocalInterface[] {
   if (selection.loopbackOnly === true) return [{ name: 'lo', family: 4, address: '127.0.0.1' }]
@@ -40,7 +43,8 @@ export function selectInterfaces(all: NodeJS.Dict<NetworkInterfaceInfo[]>, selec
       out.push({ name, family: 4, address: v4.address })
     }
     const v6 = infos.find((i) => i.family === 'IPv6' && i.address.toLowerCase().startsWith('fe80:'))
-    if (selection.ipv6 && v6 !== undefined && (named || wanted?.has(v6.address) === true || (wanted === undefined && !v6.internal))) {
+    const v6Wanted = selection.ipv6 === true || (selection.ipv6 === 'auto' && !(selection.ipv4 && v4 !== undefined))
+    if (v6Wanted && v6 !== undefined && (named || wanted?.has(v6.address) === true || (wanted === undefined && !v6.internal))) {
       out.push({ name, family: 6, address: v6.address.split('%')[0]! })
     }
   }

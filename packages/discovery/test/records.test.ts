@@ -121,6 +121,9 @@ describe('service types and interfaces', () => {
       { name: 'eth0', family: 6, address: 'fe80::5' },
       { name: 'wlan0', family: 4, address: '192.168.1.9' },
     ])
+    // auto: IPv6 only where there is no IPv4 (here: nowhere), so each packet is not sent twice
+    expect(selectInterfaces(table, { ipv4: true, ipv6: 'auto' }).map((i) => i.family)).toEqual([4, 4])
+    expect(selectInterfaces(table, { ipv4: false, ipv6: 'auto' })).toEqual([{ name: 'eth0', family: 6, address: 'fe80::5' }])
     expect(selectInterfaces(table, { ipv4: true, ipv6: false, interfaces: ['wlan0'] })).toEqual([{ name: 'wlan0', family: 4, address: '192.168.1.9' }])
     expect(selectInterfaces(table, { ipv4: true, ipv6: true, interfaces: ['lo'] })).toEqual([{ name: 'lo', family: 4, address: '127.0.0.1' }])
     expect(selectInterfaces(table, { ipv4: true, ipv6: true, loopbackOnly: true })).toEqual([{ name: 'lo', family: 4, address: '127.0.0.1' }])
