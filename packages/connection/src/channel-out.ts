@@ -9,7 +9,7 @@
  */
 import type { Logger } from '@meshkit/log'
 import { decodeVarintPayload, encodeFrame, FrameDecoder, FrameType, frameSize, MAX_FRAME_OVERHEAD } from './codec.js'
-import { ConnectionClosedError, MessageTooLargeError, SendQueueFullError, UnknownFrameTypeError, type ProtocolError } from './errors.js'
+import { ConnectionClosedError, MessageTooLargeError, SendQueueFullError, UnknownFrameTypeError, WouldBlockError, type ProtocolError } from './errors.js'
 import { FramedStream } from './framed-stream.js'
 import type { CloseReason } from './reasons.js'
 import type { Session } from './session.js'
@@ -60,6 +60,11 @@ export class ChannelWriter {
       onError: (err) => this.session.protocolError(err as ProtocolError),
     })
     this.framed.write(encodeFrame(FrameType.Open, this.firstSeq, encoder.encode(this.channel)))
+  }
+
+  /** Whether the stream is open (the OPEN frame went out). */
+  get isOpen(): boolean {
+    return this.framed !== undefined
   }
 
   /** Whether a frame of `size` bytes may be written now. */
@@ -158,7 +163,7 @@ export class OutboundChannel {
     this.queuedBytes = 0
   }
 
-  send(payload: Uint8Array, signal?: AbortSignal): Promise<void> {
+  send(payload: Uint8Array, signal?: AbortSignal, ifReady = false): Promise<void> {
     const max = this.maxMessage
     if (payload.length > max) return Promise.reject(new MessageTooLargeError(payload.length, max))
     if (signal?.aborted === true) return Promise.reject(signal.reason as Error)
@@ -174,6 +179,8 @@ export class OutboundChannel {
         return RESOLVED
       }
     }
+    // not writable now: a backlog, or no credit on an open stream (a stream still opening does not count)
+    if (ifReady && (this.queue.length > 0 || writer?.isOpen === true)) return Promise.reject(new WouldBlockError(this.peerId, this.channel))
     if (this.queuedBytes + payload.length > this.limits.maxQueuedBytes) return Promise.reject(new SendQueueFullError(this.peerId, this.channel, this.queuedBytes))
     return new Promise<void>((resolve, reject) => {
       const pending: Pending = { payload, resolve, reject, signal, onAbort: undefined }

@@ -113,6 +113,17 @@ export class SendQueueFullError extends Error {
   }
 }
 
+/** `send(..., { ifReady: true })` when the message cannot be written at once (the peer's window is full). */
+export class WouldBlockError extends Error {
+  override readonly name = 'WouldBlockError'
+  constructor(
+    readonly peerId: string,
+    readonly channel: string,
+  ) {
+    super(`${peerId}/${channel} is not reading right now (its window is full); the message was not sent`)
+  }
+}
+
 /** A channel name that is not allowed. */
 export class InvalidChannelNameError extends Error {
   override readonly name = 'InvalidChannelNameError'

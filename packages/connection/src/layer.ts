@@ -95,6 +95,8 @@ export interface PeerTarget {
 
 export interface SendOptions {
   signal?: AbortSignal
+  /** Reject with `WouldBlockError` instead of waiting when the message cannot be written at once. */
+  ifReady?: boolean
 }
 
 export interface ConnectionLayer extends EventEmitter<ConnectionLayerEvents> {
@@ -111,14 +113,24 @@ export interface ConnectionLayer extends EventEmitter<ConnectionLayerEvents> {
   stop: () => Promise<void>
   /** Wants a peer connected at these addresses; merges with what is known. */
   addPeer: (target: PeerTarget) => void
-  /** No longer wants the peer: stops dialing and closes its connection. */
-  removePeer: (id: string) => Promise<void>
+  /**
+   * No longer wants the peer: stops dialing and reconnecting, and closes its
+   * connection (drained) unless `keepConnection` (e.g. discovery lost sight of
+   * a peer whose connection is still healthy: let the connection decide).
+   */
+  removePeer: (id: string, options?: { keepConnection?: boolean }) => Promise<void>
   peers: () => PeerInfo[]
   peer: (id: string) => PeerInfo | undefined
   connectedPeers: () => string[]
   send: (peerId: string, channel: string, payload: Uint8Array, options?: SendOptions) => Promise<void>
   /** Delivers the channel's messages to `handler`; returns the function that unregisters it. */
   handle: (channel: string, handler: ChannelHandler) => () => void
+  /**
+   * Receives messages of channels that have no handler (e.g. to register one
+   * on first use). Without it, such messages wait (within the credit window)
+   * until a handler is registered.
+   */
+  handleUnknown: (handler: ChannelHandler | undefined) => void
   stats: (peerId: string) => PeerStats | undefined
   /** Closes the connection to a peer now (tests, diagnostics); it is redialed if still wanted. */
   disconnect: (peerId: string) => void
@@ -169,6 +181,7 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
   private readonly outboundEstablishing = new Map<string, Promise<Session | undefined>>()
   private readonly handlers = new Map<string, ChannelHandler>()
   private readonly validChannels = new Set<string>()
+  private unknownHandler: ChannelHandler | undefined
   private readonly subject = new BehaviorSubject<ReadonlyMap<string, PeerInfo>>(new Map())
   private changeQueued = false
   private readonly peerContext: PeerContext
@@ -212,7 +225,7 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
       running: () => this.running,
       stopSignal: () => this.stopController.signal,
       dial: (peer, attempt, signal) => this.dialPeer(peer, attempt, signal),
-      handlerFor: (channel) => this.handlers.get(channel),
+      handlerFor: (channel) => this.handlers.get(channel) ?? this.unknownHandler,
       emit: {
         connected: (peer, session, reconnect) =>
           this.safeEmit('peer:connected', {
@@ -398,12 +411,12 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
     void attempt()
   }
 
-  async removePeer(id: string): Promise<void> {
+  async removePeer(id: string, options: { keepConnection?: boolean } = {}): Promise<void> {
     const peer = this.peerMap.get(id)
     if (peer === undefined) return
     peer.wanted = false
     peer.stopDialing()
-    await Promise.all([...peer.sessions].map((s) => s.drain('unwanted')))
+    if (options.keepConnection !== true) await Promise.all([...peer.sessions].map((s) => s.drain('unwanted')))
     this.changed()
   }
 
@@ -449,7 +462,7 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
       if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('payload must be a Uint8Array')
       const peer = this.peerMap.get(peerId)
       if (peer === undefined) throw new PeerNotConnectedError(peerId)
-      return peer.send(channel, payload, options.signal)
+      return peer.send(channel, payload, options.signal, options.ifReady === true)
     } catch (err) {
       return Promise.reject(err as Error)
     }
@@ -463,6 +476,10 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
     return () => {
       if (this.handlers.get(channel) === handler) this.handlers.delete(channel)
     }
+  }
+
+  handleUnknown(handler: ChannelHandler | undefined): void {
+    this.unknownHandler = handler
   }
 
   // ---- handshakes -----------------------------------------------------------

@@ -254,7 +254,7 @@ export class Peer {
     this.inbound.get(channel)?.kick()
   }
 
-  send(channel: string, payload: Uint8Array, signal?: AbortSignal): Promise<void> {
+  send(channel: string, payload: Uint8Array, signal?: AbortSignal, ifReady = false): Promise<void> {
     if (this.active === undefined || this.active.state !== 'active') return Promise.reject(new PeerNotConnectedError(this.id))
     let ch = this.outbound.get(channel)
     if (ch === undefined) {
@@ -262,7 +262,7 @@ export class Peer {
       ch.attach(this.active)
       this.outbound.set(channel, ch)
     }
-    return ch.send(payload, signal)
+    return ch.send(payload, signal, ifReady)
   }
 
   // ---- dialing --------------------------------------------------------------

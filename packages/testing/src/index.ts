@@ -25,3 +25,4 @@ export {
 } from './sandbox/lan.js'
 export { assertMulticastAllowed, inRootNetworkNamespace, RootNamespaceError } from './sandbox/guard.js'
 export { parseAvahiBrowse, startAvahi, type Avahi, type AvahiService } from './sandbox/avahi.js'
+export { createTestMesh, type TestMesh, type TestMeshOptions } from './test-mesh.js'
