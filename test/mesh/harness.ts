@@ -1,0 +1,82 @@
+/** Meshes in separate processes: in sandbox hosts (real mDNS) or on this machine (loopback). */
+import { generateGroupSecret } from '@meshkit/mesh'
+import { spawnJsonProcess, type JsonEvent, type JsonProcess, type SandboxLan } from '@meshkit/testing'
+import { resolve } from 'node:path'
+
+export const MESH_FIXTURE = resolve(import.meta.dirname, '../../packages/testing/dist/fixtures/mesh-node.js')
+
+export interface Device {
+  proc: JsonProcess
+  id: string
+  index: number
+}
+
+export interface DeviceGroup {
+  secret: string
+  devices: Device[]
+  spawn: (index: number, extra?: Record<string, unknown>) => JsonProcess
+}
+
+/** Spawns `n` mesh devices (in sandbox hosts when `lan` is given, else on loopback). */
+export function deviceGroup(n: number, options: { lan?: SandboxLan; args?: Record<string, unknown>; each?: (i: number) => Record<string, unknown> } = {}): DeviceGroup {
+  const secret = generateGroupSecret()
+  const app = `m${Math.random().toString(36).slice(2, 10)}`
+  const mdnsPort = 20_000 + Math.floor(Math.random() * 30_000)
+  const spawn = (i: number, extra: Record<string, unknown> = {}): JsonProcess => {
+    const args = JSON.stringify({
+      secret,
+      app,
+      storage: 'memory',
+      ...(options.lan !== undefined ? { interfaces: ['eth0'] } : { loopbackOnly: true, mdns: { mdnsPort } }),
+      ...options.args,
+      ...options.each?.(i),
+      ...extra,
+    })
+    return options.lan !== undefined ? options.lan.host(i).spawnNode(MESH_FIXTURE, [args]) : spawnJsonProcess(MESH_FIXTURE, [args])
+  }
+  return { secret, devices: [], spawn }
+}
+
+export async function startDevices(group: DeviceGroup, n: number): Promise<Device[]> {
+  const procs = Array.from({ length: n }, (_, i) => group.spawn(i))
+  const started = await Promise.all(procs.map((p) => p.waitFor('started', () => true, 30_000)))
+  group.devices = procs.map((proc, index) => ({ proc, id: started[index]!.id as string, index }))
+  return group.devices
+}
+
+/** The latest state each device reported for each peer. */
+export function peerStates(d: Device): Map<string, string> {
+  const states = new Map<string, string>()
+  for (const e of d.proc.events) if (e.ev === 'peer') states.set(e.id as string, e.state as string)
+  return states
+}
+
+/** Resolves when `d` reports `count` ready peers (checks past and future events). */
+export async function readyPeers(d: Device, count: number, timeoutMs: number): Promise<void> {
+  const enough = (): boolean => [...peerStates(d).values()].filter((s) => s === 'ready').length >= count
+  if (enough()) return
+  await d.proc.waitFor('peer', () => enough(), timeoutMs)
+}
+
+export function lastLeader(d: Device): JsonEvent | undefined {
+  return d.proc.events.filter((e) => e.ev === 'leader').at(-1)
+}
+
+/** Resolves when every listed device reports the same leader (not undefined) in the same term. */
+export async function agreedLeader(devices: Device[], timeoutMs: number, notId?: string): Promise<{ id: string; term: number }> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const views = devices.map(lastLeader)
+    const first = views[0]
+    if (first?.id !== undefined && first.id !== notId && views.every((v) => v?.id === first.id && v?.term === first.term)) return { id: first.id as string, term: first.term as number }
+    if (Date.now() > deadline) throw new Error(`no agreed leader within ${timeoutMs} ms: ${views.map((v) => `${String(v?.id).slice(0, 8)}@${String(v?.term)}`).join(', ')}`)
+    await Promise.race(devices.map((d) => d.proc.waitFor('leader', () => true, Math.max(1, deadline - Date.now()), d.proc.events.length).catch(() => undefined)))
+  }
+}
+
+/** Sends a command and waits for its result event. */
+export async function command(d: Device, cmd: Record<string, unknown>, timeoutMs = 10_000): Promise<JsonEvent> {
+  const since = d.proc.events.length
+  d.proc.send(cmd)
+  return d.proc.waitFor('result', (e) => e.cmd === cmd.cmd, timeoutMs, since)
+}
