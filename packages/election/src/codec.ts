@@ -88,6 +88,7 @@ export function encodeMessage(message: ElectionMessage): Uint8Array {
         c: claimToWire(message.claim, true),
         r: message.reply ? true : undefined,
         a: message.abandoned === true ? true : undefined,
+        ld: message.leading === true ? true : undefined,
       })
     case 'ack':
       return encoder.encode({ k: MessageKind.ack, t: message.term, l: message.leader })
@@ -105,6 +106,7 @@ export function decodeMessage(bytes: Uint8Array): ElectionMessage {
     case MessageKind.claim: {
       const msg: ElectionMessage = { kind: 'claim', claim: readClaim(m.c, 'c', true), reply: readOptionalBool(m.r, 'r') }
       if (readOptionalBool(m.a, 'a')) msg.abandoned = true
+      if (readOptionalBool(m.ld, 'ld')) msg.leading = true
       return msg
     }
     case MessageKind.ack:

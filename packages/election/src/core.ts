@@ -192,7 +192,10 @@ export class ElectionCore {
     if (p !== undefined) p.suspect = false
     switch (message.kind) {
       case 'claim':
-        return this.onClaim(message.claim, from, message.reply, message.abandoned === true)
+        this.onClaim(message.claim, from, message.reply, message.abandoned === true)
+        // The leader's own claim while it leads: as good as its heartbeat.
+        if (message.leading === true && from === message.claim.leader) this.heard(from, message.claim.term)
+        return
       case 'ack':
         return this.onAck(from, message.term, message.leader)
       case 'heartbeat':
@@ -243,8 +246,7 @@ export class ElectionCore {
       }
     }
     if (this.role === 'leader' || this.role === 'candidate') {
-      if (p.acked !== this.term && this.vote !== undefined) this.send(id, { kind: 'claim', claim: this.vote, reply: false })
-      if (this.role === 'leader') this.send(id, { kind: 'heartbeat', term: this.term })
+      this.announce(id)
     } else if (this.role === 'follower' && this.vote?.leader === id) {
       if (hello !== undefined && hello.term === this.term && hello.role !== 'leader' && hello.role !== 'candidate') {
         // Our leader came back without its leadership (it restarted): no heartbeat will come.
@@ -330,22 +332,23 @@ export class ElectionCore {
   }
 
   private onHeartbeat(from: string, term: number): void {
-    const vote = this.vote
-    if (term === this.term && vote?.leader === from) {
-      if (this.role === 'follower') {
-        this.lastHeard = this.now
-        if (!this.confirmed && this.isConnected(from)) {
-          this.confirmed = true
-          this.scheduleLeaderCheck()
-        }
-      } else if (this.role === 'none' && this.leaderless?.lost === from && this.leaderless.kind === 'failover' && this.isConnected(from)) {
-        this.resume(from)
+    if (this.heard(from, term)) this.send(from, { kind: 'ack', term, leader: from })
+    else if (this.vote !== undefined && term <= this.term) this.answer(from) // a deposed leader, or a rival of our vote: tell it
+  }
+
+  /** `from` says it leads `term`. If that is the leader we accepted, it is alive and confirmed. */
+  private heard(from: string, term: number): boolean {
+    if (term !== this.term || this.vote?.leader !== from) return false
+    if (this.role === 'follower') {
+      this.lastHeard = this.now
+      if (!this.confirmed && this.isConnected(from)) {
+        this.confirmed = true
+        this.scheduleLeaderCheck()
       }
-      this.send(from, { kind: 'ack', term, leader: from })
-    } else if (vote !== undefined && term <= this.term) {
-      // A deposed leader, or one whose claim lost to the one we accepted: tell it.
-      this.answer(from)
+    } else if (this.role === 'none' && this.leaderless?.lost === from && this.leaderless.kind === 'failover' && this.isConnected(from)) {
+      this.resume(from)
     }
+    return true
   }
 
   private onHandover(from: string, term: number, successor: string | undefined): void {
@@ -361,13 +364,7 @@ export class ElectionCore {
 
   private onTick(): void {
     if (this.role !== 'leader' && this.role !== 'candidate') return
-    const vote = this.vote
-    if (vote === undefined) return
-    for (const [id, p] of this.peers) {
-      if (!p.connected) continue
-      if (p.acked !== this.term) this.send(id, { kind: 'claim', claim: vote, reply: false })
-      if (this.role === 'leader') this.send(id, { kind: 'heartbeat', term: this.term })
-    }
+    for (const [id, p] of this.peers) if (p.connected && (this.role === 'leader' || p.acked !== this.term)) this.announce(id)
     if (this.role === 'leader' && this.cfg.mode === 'quorum') this.checkContact()
     if (this.role === 'leader' || this.role === 'candidate') this.setTimer('tick', this.now + this.cfg.heartbeatIntervalMs)
   }
@@ -457,35 +454,27 @@ export class ElectionCore {
     this.reluctantUntil = -Infinity
     this.forwarded.clear()
     this.cancelTimer('leader-check')
-    for (const id of this.connectedIds()) this.send(id, { kind: 'claim', claim: this.vote, reply: false })
+    for (const id of this.connectedIds()) this.announce(id)
     this.setTimer('tick', this.now + this.cfg.heartbeatIntervalMs)
     for (const [id, r] of [...this.requests]) if (r.kind === 'step-down') this.fail(id, 'superseded')
   }
 
   /**
-   * We won a tie at our term: claim the next one. A leader in availability mode
-   * keeps leading meanwhile (nobody can complete the new term without its
-   * acknowledgement, and its followers need not see a gap); in quorum mode it
-   * needs a majority again.
+   * We won a tie at our term (or the rival was abandoned): claim the next one.
+   * Like any claim it leads only once acknowledged, so a term never has two
+   * leaders among devices that see each other, whatever their views.
    */
   private bump(): void {
-    if (this.role !== 'leader' || this.cfg.mode === 'quorum') return this.startClaim()
-    this.term += 1
-    this.vote = { term: this.term, leader: this.id }
-    this.dirty = true
-    this.forwarded.clear()
-    for (const id of this.connectedIds()) {
-      this.send(id, { kind: 'claim', claim: this.vote, reply: false })
-      this.send(id, { kind: 'heartbeat', term: this.term })
-    }
+    this.startClaim()
   }
 
   private adopt(claim: Claim): void {
-    const carry = this.cfg.mode === 'availability' && this.role === 'follower' && this.confirmed && this.vote?.leader === claim.leader
     this.term = claim.term
     this.vote = claim
     this.dirty = true
     this.forwarded.clear()
+    // A new leader ends the failover that made anyone suspect: judge them afresh.
+    for (const p of this.peers.values()) p.suspect = false
     this.cancelTimer('tick')
     this.failTakeovers('superseded', claim)
     if (claim.leader === this.id) {
@@ -496,7 +485,7 @@ export class ElectionCore {
       return
     }
     this.role = 'follower'
-    this.confirmed = carry
+    this.confirmed = false
     this.leaderless = undefined
     this.lastHeard = this.now
     for (const [id, r] of [...this.requests]) if (r.kind === 'step-down') this.settle(id, { ok: true, view: this.currentView() })
@@ -504,8 +493,12 @@ export class ElectionCore {
     this.scheduleLeaderCheck()
   }
 
-  /** A candidate gives up its claim (its vote for itself in this term stays). */
+  /**
+   * A candidate gives up its claim (its vote for itself in this term stays)
+   * and says so, so that devices that accepted it do not wait for heartbeats.
+   */
   private abandon(reason: RequestFailure, by?: Claim): void {
+    for (const id of this.connectedIds()) this.send(id, { kind: 'handover', term: this.term })
     this.role = 'none'
     this.leaderless = { kind: 'quiet', since: this.now }
     this.cancelTimer('tick')
@@ -578,7 +571,7 @@ export class ElectionCore {
       const done = this.cfg.mode === 'quorum' ? this.ackedMajority() : this.unacked().length === 0
       if (done) {
         this.role = 'leader'
-        for (const id of this.connectedIds()) this.send(id, { kind: 'heartbeat', term: this.term })
+        for (const id of this.connectedIds()) this.announce(id)
         this.setTimer('tick', this.now + this.cfg.heartbeatIntervalMs)
       }
     }
@@ -682,6 +675,18 @@ export class ElectionCore {
       this.peers.set(id, p)
     }
     return p
+  }
+
+  /**
+   * Tells a peer about our claim: a heartbeat if it acknowledged the claim,
+   * else the claim itself (marked `leading` once we lead, so it confirms us).
+   */
+  private announce(to: string): void {
+    if (this.vote === undefined) return
+    if (this.role === 'leader' && this.peers.get(to)?.acked === this.term) return this.send(to, { kind: 'heartbeat', term: this.term })
+    const msg: ElectionMessage = { kind: 'claim', claim: this.vote, reply: false }
+    if (this.role === 'leader') msg.leading = true
+    this.send(to, msg)
   }
 
   private send(to: string, message: ElectionMessage): void {

@@ -82,6 +82,12 @@ export interface ClaimMessage {
    * abandoned rival of its own term moves to the next term whatever the ids.
    */
   abandoned?: boolean
+  /**
+   * Sent by the leader itself while it leads this term (a claim re-sent to a
+   * peer that has not acknowledged it, or a leader moving to the next term):
+   * counts as its heartbeat too.
+   */
+  leading?: boolean
 }
 
 /** "I accept `leader` for `term`", sent to the leader. */

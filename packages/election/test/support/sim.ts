@@ -376,11 +376,20 @@ export class Sim {
     return out
   }
 
-  /** Whether every pair inside every component has an established connection known to both sides. */
+  /**
+   * Whether connections match reachability: every reachable pair has an
+   * established connection known to both sides, and no device still believes
+   * in a connection that died.
+   */
   networkSettled(): boolean {
     for (const p of this.pairs.values()) {
-      if (!this.reachable(p.a, p.b)) continue
-      if (p.state !== 'up' || this.node(p.a).view.get(p.b) !== p.gen || this.node(p.b).view.get(p.a) !== p.gen) return false
+      const a = this.node(p.a)
+      const b = this.node(p.b)
+      if (!this.reachable(p.a, p.b)) {
+        if (a.view.has(p.b) || b.view.has(p.a)) return false
+        continue
+      }
+      if (p.state !== 'up' || a.view.get(p.b) !== p.gen || b.view.get(p.a) !== p.gen) return false
     }
     return true
   }
@@ -628,6 +637,7 @@ export class Sim {
     if (!this.networkSettled()) return 'connections not settled'
     for (const comp of this.components()) {
       const views = comp.map((id) => this.node(id).leader)
+      if (views.some((v) => v.role === 'candidate')) return `a claim is still open: ${comp.map((id) => `${short(id)}:${fmtView(this.node(id).leader)}`).join(' ')}`
       const leaders = comp.filter((id) => this.node(id).leader.role === 'leader')
       const quorate = this.mode === 'availability' || comp.length >= majorityOf(this.roster?.length ?? this.nodes.length)
       const describe = (): string => comp.map((id) => `${short(id)}:${fmtView(this.node(id).leader)}`).join(' ')
