@@ -42,7 +42,7 @@ export type CoreInput =
   | { type: 'shutdown' }
 
 /** Why a request failed. */
-export type RequestFailure = 'timeout' | 'superseded' | 'quorum-unavailable' | 'not-leader' | 'no-successor' | 'aborted' | 'stopped'
+export type RequestFailure = 'timeout' | 'superseded' | 'reclaimed' | 'quorum-unavailable' | 'not-leader' | 'no-successor' | 'aborted' | 'stopped'
 
 export type RequestResult =
   | { ok: true; view: LeaderView }

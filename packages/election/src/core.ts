@@ -75,6 +75,8 @@ export class ElectionCore {
   private leaderless: Leaderless | undefined
   private lastChange = 0
   private reluctantUntil = -Infinity
+  /** When our current claim went out. */
+  private claimedAt = 0
   private started = false
   private stopping = false
 
@@ -87,7 +89,7 @@ export class ElectionCore {
   constructor(config: CoreConfig, state?: ElectionState) {
     this.cfg = config
     this.id = config.id
-    this.learnRoster = config.roster === undefined
+    this.learnRoster = config.mode === 'quorum' && config.roster === undefined
     this.roster = new Set([config.id, ...(config.roster ?? []), ...(this.learnRoster ? (state?.roster ?? []) : [])])
     if (state !== undefined) {
       this.term = state.term
@@ -120,7 +122,7 @@ export class ElectionCore {
   state(): ElectionState {
     const state: ElectionState = { term: this.term }
     if (this.vote !== undefined) state.vote = this.vote
-    if (this.cfg.mode === 'quorum' || this.learnRoster) state.roster = [...this.roster].sort()
+    if (this.cfg.mode === 'quorum') state.roster = [...this.roster].sort()
     return state
   }
 
@@ -364,6 +366,10 @@ export class ElectionCore {
 
   private onTick(): void {
     if (this.role !== 'leader' && this.role !== 'candidate') return
+    if (this.role === 'candidate' && this.cfg.mode === 'availability' && this.now >= this.claimedAt + this.cfg.heartbeatTimeoutMs) {
+      // Peers that let our claim go unanswered as long as a silent leader would: unresponsive, stop waiting for them.
+      for (const id of this.unacked()) this.peer(id).suspect = true
+    }
     for (const [id, p] of this.peers) if (p.connected && (this.role === 'leader' || p.acked !== this.term)) this.announce(id)
     if (this.role === 'leader' && this.cfg.mode === 'quorum') this.checkContact()
     if (this.role === 'leader' || this.role === 'candidate') this.setTimer('tick', this.now + this.cfg.heartbeatIntervalMs)
@@ -371,10 +377,21 @@ export class ElectionCore {
 
   private onLeaderCheck(): void {
     if (this.role !== 'follower' || this.vote === undefined) return
-    const connected = this.isConnected(this.vote.leader)
-    const at = this.lastHeard + (connected ? this.cfg.heartbeatTimeoutMs : this.cfg.leaderAbsentGraceMs)
+    const at = this.leaderDeadline()
     if (this.now < at) return this.setTimer('leader-check', at)
-    this.loseLeader(connected ? 'heartbeat-timeout' : 'absent')
+    this.loseLeader(this.isConnected(this.vote.leader) ? 'heartbeat-timeout' : 'absent')
+  }
+
+  /**
+   * When a follower gives up on its leader: a heartbeat timeout after it last
+   * heard it; twice that while the claim is not confirmed yet (the claimant
+   * may wait a heartbeat timeout for unresponsive peers before it leads); the
+   * absent grace while it is not even connected.
+   */
+  private leaderDeadline(): number {
+    const leader = this.vote?.leader
+    if (leader === undefined || !this.isConnected(leader)) return this.lastHeard + this.cfg.leaderAbsentGraceMs
+    return this.lastHeard + (this.confirmed ? 1 : 2) * this.cfg.heartbeatTimeoutMs
   }
 
   // ---- requests ---------------------------------------------------------------
@@ -453,10 +470,11 @@ export class ElectionCore {
     this.leaderless = undefined
     this.reluctantUntil = -Infinity
     this.forwarded.clear()
+    this.claimedAt = this.now
     this.cancelTimer('leader-check')
     for (const id of this.connectedIds()) this.announce(id)
     this.setTimer('tick', this.now + this.cfg.heartbeatIntervalMs)
-    for (const [id, r] of [...this.requests]) if (r.kind === 'step-down') this.fail(id, 'superseded')
+    for (const [id, r] of [...this.requests]) if (r.kind === 'step-down') this.fail(id, 'reclaimed')
   }
 
   /**
@@ -611,8 +629,7 @@ export class ElectionCore {
 
   private scheduleLeaderCheck(): void {
     if (this.role !== 'follower' || this.vote === undefined) return this.cancelTimer('leader-check')
-    const grace = this.isConnected(this.vote.leader) ? this.cfg.heartbeatTimeoutMs : this.cfg.leaderAbsentGraceMs
-    this.setTimer('leader-check', this.lastHeard + grace)
+    this.setTimer('leader-check', this.leaderDeadline())
   }
 
   // ---- helpers ------------------------------------------------------------------

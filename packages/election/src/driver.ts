@@ -18,6 +18,7 @@ import {
   ElectionNotStartedError,
   ElectionStoppedError,
   ElectionStoreError,
+  HandoverFailedError,
   InvalidClaimSignatureError,
   InvalidElectionConfigError,
   NoSuccessorError,
@@ -167,6 +168,8 @@ class ElectionDriver extends EventEmitter<ElectionEvents> implements Election {
   private draining = false
   /** Saves and sends, in order: a step's sends leave after its save. */
   private io: Promise<void> = Promise.resolve()
+  /** The latest state not yet saved durably. */
+  private unsaved: ElectionState | undefined
   private readonly verified = new Map<string, boolean>()
   private ownSignature: { term: number; signature: Uint8Array } | undefined
   private termWaiters: Array<() => void> = []
@@ -342,6 +345,8 @@ class ElectionDriver extends EventEmitter<ElectionEvents> implements Election {
         return p.operation === 'becomeLeader' ? new TakeoverTimeoutError(r.term, r.missing ?? [], p.timeoutMs) : new StepDownTimeoutError(r.term, p.timeoutMs)
       case 'superseded':
         return new TakeoverSupersededError(r.term, r.by)
+      case 'reclaimed':
+        return new HandoverFailedError(r.term)
       case 'quorum-unavailable':
         return new QuorumUnavailableError(r.reachable ?? 0, r.needed ?? 0)
       case 'not-leader':
@@ -482,17 +487,21 @@ class ElectionDriver extends EventEmitter<ElectionEvents> implements Election {
           break
       }
     }
+    if (persist !== undefined) this.unsaved = persist
     if (persist === undefined && sends.length === 0) return
-    const state = persist
     this.io = this.io.then(async () => {
+      // Nothing leaves while the latest state is not durable: a vote is only
+      // announced once it survives a crash (retried with every later step).
+      const state = this.unsaved
       if (state !== undefined) {
         try {
           await this.store.save(state)
+          if (this.unsaved === state) this.unsaved = undefined
         } catch (err) {
           const error = new ElectionStoreError('save', { cause: err })
           this.log.error('%s', error.message)
           if (this.phase !== 'stopped') this.emit('store:error', { error })
-          return // a vote that is not durable must not be announced
+          return
         }
       }
       for (const [to, bytes] of sends) {

@@ -70,6 +70,14 @@ export class StepDownTimeoutError extends Error {
   }
 }
 
+/** `stepDown()`: no successor took over, and this device claimed leadership again (its hold ran out, or `becomeLeader()` was called). */
+export class HandoverFailedError extends Error {
+  override readonly name = 'HandoverFailedError'
+  constructor(readonly term: number) {
+    super(`no successor took over, and this device claimed leadership again (term ${term}); check that the peers are running their election`)
+  }
+}
+
 /** The caller's AbortSignal fired. `cause` is the signal's reason. */
 export class ElectionAbortedError extends Error {
   override readonly name = 'ElectionAbortedError'

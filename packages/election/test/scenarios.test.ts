@@ -156,6 +156,23 @@ describe('failover', () => {
     expect(s.violations).toEqual([])
   })
 
+  it('a hung follower does not block the failover: it is waited for one heartbeat timeout, then left out', () => {
+    const s = sim({ nodes: [3, 2, 1, 0] })
+    converge(s)
+    const [leader, successor, , hung] = s.nodes as [SimNode, SimNode, SimNode, SimNode]
+    hung.hung = true
+    s.crash(leader.id)
+    const took = s.runUntilTrue(() => successor.leader.role === 'leader', 5_000)
+    expect(took).toBeDefined()
+    expect(took).toBeGreaterThan(s.timing.heartbeatTimeoutMs)
+    // detection, then the claim's wait for the silent peer (one heartbeat timeout, checked every heartbeat interval)
+    expect(took).toBeLessThanOrEqual(1_000 + s.timing.heartbeatTimeoutMs + s.timing.heartbeatIntervalMs + 10)
+    s.runFor(10)
+    expect(s.nodes[2]?.leader.id).toBe(successor.id)
+    expect(successor.leader.term).toBe(2)
+    expect(s.violations).toEqual([])
+  })
+
   it('a leader that restarts before anyone noticed hands leadership to its successor, then follows it', () => {
     const s = sim({ nodes: [2, 1, 0] })
     converge(s)

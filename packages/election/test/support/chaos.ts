@@ -1,8 +1,8 @@
 /**
  * One seeded chaos run: 2-7 devices (availability, quorum or manual-only mode,
  * random priorities), a phase of random faults (crashes, restarts, graceful
- * stops, partitions, single cut links, heals, message loss, delay spikes,
- * takeovers, step-downs), then calm. After the last fault it checks:
+ * stops, hung processes, partitions, single cut links, heals, message loss,
+ * delay spikes, takeovers, step-downs), then calm. After the last fault it checks:
  *
  * - convergence: every connected component agrees on exactly one leader
  *   (quorum: none in a minority; manual-only: at most one) within {@link CONVERGENCE_BOUND_MS};
@@ -56,7 +56,8 @@ export function runSeed(seed: number, trace = false): SeedResult {
     fault(s, rng, requests)
   }
 
-  // ---- the last fault: restart most of the dead, heal or leave one partition ----
+  // ---- the last fault: hung processes are killed, most of the dead restart, heal or leave one partition ----
+  for (const n of s.nodes) if (n.hung) s.crash(n.id)
   for (const n of s.nodes) if (!n.alive && rng.chance(0.7)) s.restart(n.id)
   if (rng.chance(0.3)) s.partition(split(rng, ids))
   else s.heal()
@@ -125,8 +126,11 @@ function fault(s: Sim, rng: Random, requests: Array<SimRequest & { timeoutMs: nu
     const leader = alive.find((n) => n.leader.role === 'leader')
     const timeoutMs = rng.between(100, 3_000)
     if (leader !== undefined) requests.push(Object.assign(s.stepDown(leader.id, timeoutMs), { timeoutMs }))
-  } else if (r < 0.94) {
+  } else if (r < 0.91) {
     s.loss = rng.chance(0.5) ? 0 : rng.between(0, 0.2)
+  } else if (r < 0.94) {
+    // A hung process: connections stay up, nothing is processed (ended by a crash later).
+    if (alive.length > 1) rng.pick(alive).hung = true
   } else {
     s.spike = rng.chance(0.5) ? 0 : rng.between(0, 0.1)
   }
