@@ -181,6 +181,34 @@ describe('electing', () => {
   })
 })
 
+describe('joining and quorum', () => {
+  it('an election started after its transport connected picks up the peers and learns the leader from their hellos', async () => {
+    mesh = createTestMesh(3, {}, [2, 1, 0])
+    const [a, b, late] = mesh.elections as [Election, Election, Election]
+    await a.start()
+    await b.start()
+    mesh.net.connectAll()
+    await agreed([a, b], 'd0')
+    const terms = vi.fn()
+    late.on('term:changed', terms)
+    await late.start()
+    await agreed([a, b, late], 'd0')
+    expect(late.leader).toEqual({ id: 'd0', term: 1, role: 'follower' })
+    expect(terms).toHaveBeenCalledWith({ term: 1, previous: 0 })
+  })
+
+  it('quorum mode: a majority elects, a lone device cannot and says why, the old leader resigns when cut off', async () => {
+    const m = await started(3, { mode: 'quorum', roster: ['d0', 'd1', 'd2'] }, [2, 1, 0])
+    await agreed(m.elections, 'd0')
+    m.net.isolate('d0')
+    await agreed([m.byId('d1'), m.byId('d2')], 'd1')
+    await vi.waitFor(() => expect(m.byId('d0').leader).toMatchObject({ id: undefined, role: 'none' }), { timeout: 1_000, interval: 5 })
+    await expect(m.byId('d0').becomeLeader()).rejects.toMatchObject({ name: 'QuorumUnavailableError', reachable: 1, needed: 2 })
+    m.net.connectAll()
+    await agreed(m.elections, 'd1')
+  })
+})
+
 describe('persistence', () => {
   it('a restarted device keeps its term and vote, and learns the current leader from the hello', async () => {
     const m = await started(3, {}, [3, 2, 1])
