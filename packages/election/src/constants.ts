@@ -42,6 +42,9 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 250
 /**
  * A follower that has not heard its leader for this long treats it as gone
  * (even while the connection looks alive: a hung process). Four heartbeats.
+ * Also how long a claimant waits for a connected peer's acknowledgement before
+ * it treats that peer as unresponsive and leads without it (availability mode);
+ * a follower that accepted a claim gives the claimant twice this to confirm.
  */
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 1_000
 

@@ -83,7 +83,7 @@ export interface CoreDiagnostics {
   vote?: Pick<Claim, 'term' | 'leader'>
   /** Follower: the leader's heartbeat has been heard in this term. */
   confirmed: boolean
-  leaderless?: { kind: 'quiet' | 'failover' | 'handover'; since: number; lost?: string; preferred?: string }
+  leaderless?: { kind: 'quiet' | 'failover' | 'handover'; since: number; lost?: string; restarted?: boolean; preferred?: string }
   peers: Array<{ id: string; connected: boolean; priority: number; acked: number; suspect: boolean }>
   roster: string[]
   stopping: boolean

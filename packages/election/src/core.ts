@@ -37,6 +37,8 @@ interface Leaderless {
   since: number
   /** The lost leader, left out of the ranking. */
   lost?: string
+  /** The lost leader restarted: it cannot lead this term again, so nothing may revive it. */
+  restarted?: boolean
   preferred?: string
 }
 
@@ -253,6 +255,7 @@ export class ElectionCore {
       if (hello !== undefined && hello.term === this.term && hello.role !== 'leader' && hello.role !== 'candidate') {
         // Our leader came back without its leadership (it restarted): no heartbeat will come.
         this.loseLeader('absent')
+        if (this.leaderless !== undefined) this.leaderless.restarted = true
       } else {
         this.lastHeard = this.now
         if (hello?.role === 'leader' && hello.term === this.term) this.confirmed = true
@@ -347,7 +350,9 @@ export class ElectionCore {
         this.confirmed = true
         this.scheduleLeaderCheck()
       }
-    } else if (this.role === 'none' && this.leaderless?.lost === from && this.leaderless.kind === 'failover' && this.isConnected(from)) {
+    } else if (this.role === 'none' && this.leaderless?.lost === from && this.leaderless.kind === 'failover' && this.leaderless.restarted !== true && this.isConnected(from)) {
+      // The leader we gave up on still leads and nobody claimed meanwhile. (A late message from the
+      // old process of a leader that restarted must not revive it.)
       this.resume(from)
     }
     return true

@@ -84,6 +84,22 @@ describe('voting', () => {
     ])
   })
 
+  it('a late heartbeat from a leader that came back restarted does not revive it', () => {
+    const core = follower(3)
+    core.step({ type: 'peer-up', peer: 'a', hello: hello(3, 'a', 'none') }, 10) // a restarted: up again, no longer leading
+    expect(core.view.role).toBe('none')
+    core.step({ type: 'message', from: 'a', message: { kind: 'heartbeat', term: 3 } }, 11) // from its old session
+    expect(core.view.role).toBe('none')
+  })
+
+  it('a leader given up for silence is followed again when its heartbeat turns up before anyone claimed', () => {
+    const core = follower(3)
+    core.step({ type: 'timer', name: 'leader-check' }, 1_001)
+    expect(core.view.role).toBe('none')
+    core.step({ type: 'message', from: 'a', message: { kind: 'heartbeat', term: 3 } }, 1_002)
+    expect(core.view).toEqual({ id: 'a', term: 3, role: 'follower' })
+  })
+
   it('marks its answer abandoned once it lost its leader', () => {
     const core = follower(3)
     core.step({ type: 'peer-down', peer: 'a' }, 10)
