@@ -120,6 +120,11 @@ export class ElectionCore {
     return this.term
   }
 
+  /** The leader this device accepted for its current term (itself when it claimed), if any. */
+  get votedFor(): string | undefined {
+    return this.vote?.leader
+  }
+
   /** What this device persists. */
   state(): ElectionState {
     const state: ElectionState = { term: this.term }
@@ -422,8 +427,9 @@ export class ElectionCore {
   private onShutdown(): void {
     for (const id of [...this.requests.keys()]) this.fail(id, 'stopped')
     if (this.role === 'leader') this.handOver()
-    if (this.role === 'leader' || this.role === 'candidate') {
-      // Nobody to hand over to (or a claim in flight): just go quiet.
+    if (this.role === 'candidate') this.abandon('stopped')
+    if (this.role === 'leader') {
+      // Nobody to hand over to: go quiet; peers notice the disconnection.
       this.role = 'none'
       this.leaderless = { kind: 'quiet', since: this.now }
     }

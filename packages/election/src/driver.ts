@@ -109,8 +109,14 @@ export interface Election extends EventEmitter<ElectionEvents> {
   stepDown: (options?: RequestOptions) => Promise<LeaderView>
   /** This device's hello extension (for the transport's hello). */
   helloState: () => Uint8Array
-  /** Fencing: whether a leader-originated message stamped `term` may be acted on (`term >= this.term`). */
-  accepts: (term: number) => boolean
+  /**
+   * Fencing: whether a leader-originated message stamped `term` may be acted
+   * on (`term >= this.term`). With `leaderId` (who sent it), a message of the
+   * current term must also come from the leader this device accepted for it:
+   * in availability mode two partitions can each elect a leader for the same
+   * term, and only the (term, leader) pair tells them apart.
+   */
+  accepts: (term: number, leaderId?: string) => boolean
   /** The term to stamp on a leader-originated message; throws {@link NotLeaderError} if this device does not lead. */
   stamp: () => number
   diagnostics: () => CoreDiagnostics | undefined
@@ -273,7 +279,7 @@ class ElectionDriver extends EventEmitter<ElectionEvents> implements Election {
     const before = core.currentTerm
     const leading = core.view.role === 'leader'
     this.feed({ type: 'shutdown' })
-    if (leading && core.diagnostics().leaderless?.preferred !== undefined) {
+    if (leading && core.view.role !== 'leader' && core.diagnostics().leaderless?.preferred !== undefined) {
       // Handed over: wait (bounded) until the successor's claim arrives, so it surely left.
       await this.waitForTerm(before, this.stopHandoverMs)
     }
@@ -367,8 +373,10 @@ class ElectionDriver extends EventEmitter<ElectionEvents> implements Election {
     return encodeHello(hello.claim !== undefined ? { ...hello, claim: this.signed(hello.claim) } : hello)
   }
 
-  accepts(term: number): boolean {
-    return acceptsTerm(this.term, term)
+  accepts(term: number, leaderId?: string): boolean {
+    if (!acceptsTerm(this.term, term)) return false
+    if (leaderId === undefined || term > this.term) return true
+    return this.core?.votedFor === leaderId
   }
 
   stamp(): number {

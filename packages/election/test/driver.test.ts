@@ -118,7 +118,8 @@ describe('electing', () => {
     expect(view).toEqual({ id: taker?.id, term: 2, role: 'leader' })
     await agreed(m.elections, taker?.id)
     expect(taker?.stamp()).toBe(2)
-    expect(m.elections.every((e) => e.accepts(2) && !e.accepts(1))).toBe(true)
+    expect(m.elections.every((e) => e.accepts(2) && e.accepts(3) && !e.accepts(1))).toBe(true)
+    expect(m.elections.every((e) => e.accepts(2, taker?.id) && !e.accepts(2, first) && e.accepts(3, first))).toBe(true)
   })
 
   it('stepDown() hands over to the successor; followers cannot step down; alone there is no successor', async () => {
