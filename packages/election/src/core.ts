@@ -17,19 +17,9 @@
  *   only rank k claims, k successor timeouts after it noticed.
  */
 import type { CoreConfig, CoreDiagnostics, CoreInput, CoreOutput, RequestFailure, RequestResult, TimerName } from './core-types.js'
+import { PeerTable } from './peer-table.js'
 import { majorityOf, successorOrder, type Candidate } from './rules.js'
 import type { Claim, ElectionMessage, ElectionRole, ElectionState, LeaderLostReason, LeaderView, PeerHello } from './types.js'
-
-interface PeerState {
-  connected: boolean
-  priority: number
-  /** The term of ours this peer acknowledged last (0: none). */
-  acked: number
-  /** When it last acknowledged our claim or heartbeat. */
-  lastAck: number
-  /** Our leader whose heartbeats stopped: left out of waits and rankings until it speaks again. */
-  suspect: boolean
-}
 
 interface Leaderless {
   /** `quiet`: no leader yet; `failover`: the leader was lost; `handover`: it stepped down naming `preferred`. */
@@ -62,7 +52,7 @@ export class ElectionCore {
   private readonly cfg: CoreConfig
   private readonly learnRoster: boolean
   private readonly roster: Set<string>
-  private readonly peers = new Map<string, PeerState>()
+  private readonly peers = new PeerTable()
   private readonly requests = new Map<number, PendingRequest>()
   private readonly timers = new Map<TimerName, number>()
   /** Conflicting claims already forwarded to our leader in this term (by leader id). */
@@ -148,7 +138,7 @@ export class ElectionCore {
       role: this.role,
       view: this.published,
       confirmed: this.confirmed,
-      peers: [...this.peers].map(([id, p]) => ({ id, connected: p.connected, priority: p.priority, acked: p.acked, suspect: p.suspect })),
+      peers: this.peers.list(),
       roster: [...this.roster].sort(),
       stopping: this.stopping,
     }
@@ -197,7 +187,7 @@ export class ElectionCore {
 
   private onMessage(from: string, message: ElectionMessage): void {
     if (from === this.id) return
-    const p = this.peers.get(from)
+    const p = this.peers.find(from)
     if (p !== undefined) p.suspect = false
     switch (message.kind) {
       case 'claim':
@@ -230,7 +220,7 @@ export class ElectionCore {
 
   private onPeerUp(id: string, hello: PeerHello | undefined): void {
     if (id === this.id) return
-    const p = this.peer(id)
+    const p = this.peers.get(id)
     const was = p.connected
     p.connected = true
     p.suspect = false
@@ -272,7 +262,7 @@ export class ElectionCore {
   }
 
   private onPeerDown(id: string): void {
-    const p = this.peers.get(id)
+    const p = this.peers.find(id)
     if (p === undefined || !p.connected) return
     p.connected = false
     p.suspect = false
@@ -336,7 +326,7 @@ export class ElectionCore {
 
   private onAck(from: string, term: number, leader: string): void {
     if (leader !== this.id || term !== this.term || (this.role !== 'candidate' && this.role !== 'leader')) return
-    const p = this.peer(from)
+    const p = this.peers.get(from)
     p.acked = term
     p.lastAck = this.now
   }
@@ -378,9 +368,9 @@ export class ElectionCore {
     if (this.role !== 'leader' && this.role !== 'candidate') return
     if (this.role === 'candidate' && this.cfg.mode === 'availability' && this.now >= this.claimedAt + this.cfg.heartbeatTimeoutMs) {
       // Peers that let our claim go unanswered as long as a silent leader would: unresponsive, stop waiting for them.
-      for (const id of this.unacked()) this.peer(id).suspect = true
+      for (const id of this.unacked()) this.peers.get(id).suspect = true
     }
-    for (const [id, p] of this.peers) if (p.connected && (this.role === 'leader' || p.acked !== this.term)) this.announce(id)
+    for (const id of this.peers.connectedIds()) if (this.role === 'leader' || this.peers.get(id).acked !== this.term) this.announce(id)
     if (this.role === 'leader' && this.cfg.mode === 'quorum') this.checkContact()
     if (this.role === 'leader' || this.role === 'candidate') this.setTimer('tick', this.now + this.cfg.heartbeatIntervalMs)
   }
@@ -439,7 +429,7 @@ export class ElectionCore {
 
   /** Leader steps down in favour of its successor; returns it (undefined: nobody to hand to, still leading). */
   private handOver(): string | undefined {
-    const successor = successorOrder(this.connectedCandidates())[0]?.id
+    const successor = successorOrder(this.peers.candidates())[0]?.id
     if (successor === undefined) return undefined
     for (const id of this.connectedIds()) this.send(id, { kind: 'handover', term: this.term, successor })
     this.role = 'none'
@@ -503,7 +493,7 @@ export class ElectionCore {
     this.dirty = true
     this.forwarded.clear()
     // A new leader ends the failover that made anyone suspect: judge them afresh.
-    for (const p of this.peers.values()) p.suspect = false
+    this.peers.clearSuspects()
     this.cancelTimer('tick')
     this.failTakeovers('superseded', claim)
     if (claim.leader === this.id) {
@@ -545,7 +535,7 @@ export class ElectionCore {
     // A leader that resigned (quorum lost) is followed by a quiet wait: the partition that made it resign is about to show here too.
     const kind = reason === 'handover' ? 'handover' : reason === 'resigned' ? 'quiet' : 'failover'
     this.leaderless = { kind, since: this.now, lost: leader, ...(preferred !== undefined ? { preferred } : {}) }
-    if (reason === 'heartbeat-timeout') this.peer(leader).suspect = true
+    if (reason === 'heartbeat-timeout') this.peers.get(leader).suspect = true
     this.cancelTimer('leader-check')
     this.out.push({ type: 'leader-lost', leader, term: this.term, reason })
   }
@@ -562,9 +552,7 @@ export class ElectionCore {
 
   /** Quorum mode: a leader without a majority in contact resigns. */
   private checkContact(): void {
-    const horizon = this.now - this.cfg.heartbeatTimeoutMs
-    let n = this.roster.has(this.id) ? 1 : 0
-    for (const [id, p] of this.peers) if (this.roster.has(id) && p.connected && p.lastAck >= horizon) n++
+    const n = this.self() + this.peers.inContact(this.roster, this.now - this.cfg.heartbeatTimeoutMs)
     if (n >= majorityOf(this.roster.size)) return
     for (const id of this.connectedIds()) this.send(id, { kind: 'handover', term: this.term })
     this.role = 'none'
@@ -627,14 +615,8 @@ export class ElectionCore {
   }
 
   private candidates(): Candidate[] {
-    const list = this.connectedCandidates().filter((c) => c.id !== this.leaderless?.lost)
+    const list = this.peers.candidates().filter((c) => c.id !== this.leaderless?.lost)
     if (this.now >= this.reluctantUntil) list.push({ id: this.id, priority: this.cfg.priority })
-    return list
-  }
-
-  private connectedCandidates(): Candidate[] {
-    const list: Candidate[] = []
-    for (const [id, p] of this.peers) if (p.connected && !p.suspect) list.push({ id, priority: p.priority })
     return list
   }
 
@@ -668,41 +650,29 @@ export class ElectionCore {
   }
 
   private quorumNumbers(): { reachable: number; needed: number } {
-    let reachable = this.roster.has(this.id) ? 1 : 0
-    for (const [id, p] of this.peers) if (p.connected && !p.suspect && this.roster.has(id)) reachable++
-    return { reachable, needed: majorityOf(this.roster.size) }
+    return { reachable: this.self() + this.peers.reachableIn(this.roster), needed: majorityOf(this.roster.size) }
+  }
+
+  /** This device's own count towards a majority: 1 if it is on the roster. */
+  private self(): number {
+    return this.roster.has(this.id) ? 1 : 0
   }
 
   private ackedMajority(): boolean {
-    let n = this.roster.has(this.id) ? 1 : 0
-    for (const [id, p] of this.peers) if (p.acked === this.term && this.roster.has(id)) n++
-    return n >= majorityOf(this.roster.size)
+    return this.self() + this.peers.ackedIn(this.roster, this.term) >= majorityOf(this.roster.size)
   }
 
-  /** Connected peers (not suspect) that have not acknowledged our claim of this term. */
+  /** Connected, responsive peers that have not acknowledged our claim of this term. */
   private unacked(): string[] {
-    const ids: string[] = []
-    for (const [id, p] of this.peers) if (p.connected && !p.suspect && p.acked !== this.term) ids.push(id)
-    return ids.sort()
+    return this.peers.unacked(this.term)
   }
 
   private connectedIds(): string[] {
-    const ids: string[] = []
-    for (const [id, p] of this.peers) if (p.connected) ids.push(id)
-    return ids
+    return this.peers.connectedIds()
   }
 
   private isConnected(id: string): boolean {
-    return this.peers.get(id)?.connected === true
-  }
-
-  private peer(id: string): PeerState {
-    let p = this.peers.get(id)
-    if (p === undefined) {
-      p = { connected: false, priority: 0, acked: 0, lastAck: -Infinity, suspect: false }
-      this.peers.set(id, p)
-    }
-    return p
+    return this.peers.isConnected(id)
   }
 
   /**
@@ -711,7 +681,7 @@ export class ElectionCore {
    */
   private announce(to: string): void {
     if (this.vote === undefined) return
-    if (this.role === 'leader' && this.peers.get(to)?.acked === this.term) return this.send(to, { kind: 'heartbeat', term: this.term })
+    if (this.role === 'leader' && this.peers.find(to)?.acked === this.term) return this.send(to, { kind: 'heartbeat', term: this.term })
     const msg: ElectionMessage = { kind: 'claim', claim: this.vote, reply: false }
     if (this.role === 'leader') msg.leading = true
     this.send(to, msg)

@@ -9,7 +9,7 @@ import { EventEmitter } from 'eventemitter3'
 import { BehaviorSubject, type Observable } from 'rxjs'
 import type { ClaimSigner, ClaimVerifier } from './claim-crypto.js'
 import { claimSigningBytes, decodeHello, decodeMessage, encodeHello, encodeMessage } from './codec.js'
-import * as C from './constants.js'
+import { VERIFIED_CLAIM_CACHE_SIZE } from './constants.js'
 import { ElectionCore } from './core.js'
 import type { CoreConfig, CoreDiagnostics, CoreInput, CoreOutput, RequestResult, TimerName } from './core-types.js'
 import {
@@ -18,45 +18,17 @@ import {
   ElectionNotStartedError,
   ElectionStoppedError,
   ElectionStoreError,
-  HandoverFailedError,
   InvalidClaimSignatureError,
   InvalidElectionConfigError,
-  NoSuccessorError,
   NotLeaderError,
-  QuorumUnavailableError,
-  StepDownTimeoutError,
-  TakeoverSupersededError,
-  TakeoverTimeoutError,
+  requestError,
 } from './errors.js'
 import type { ElectionEvents } from './events.js'
 import { acceptsTerm } from './rules.js'
 import { memoryElectionStore, type ElectionStore } from './store.js'
 import type { ElectionTransport } from './transport.js'
-import type { Claim, ElectionMessage, ElectionMode, ElectionState, LeaderView, PeerHello } from './types.js'
-
-/** Optional settings; every default is a constant in `constants.ts`. */
-export interface ElectionInit {
-  /** Higher leads first (failover order, initial election). Default {@link C.DEFAULT_PRIORITY}. */
-  priority?: number
-  /** Default `availability`. */
-  mode?: ElectionMode
-  /** No automatic elections (initial, failover): leadership changes only by `becomeLeader()` and handovers. */
-  manualOnly?: boolean
-  /** Quorum mode: the fixed set of devices (ids) whose majority is needed. Default: learned and persisted. */
-  roster?: string[]
-  /** Bound into every claim's signature (meshkit: the group tag), so claims do not replay across groups. Default `''`. */
-  claimContext?: string
-  heartbeatIntervalMs?: number
-  heartbeatTimeoutMs?: number
-  successorTimeoutMs?: number
-  quietPeriodMs?: number
-  maxQuietMs?: number
-  leaderAbsentGraceMs?: number
-  stepDownHoldMs?: number
-  takeoverTimeoutMs?: number
-  stepDownTimeoutMs?: number
-  stopHandoverMs?: number
-}
+import { resolveOptions, type ElectionInit } from './options.js'
+import type { Claim, ElectionMessage, ElectionState, LeaderView, PeerHello } from './types.js'
 
 /** Time and timers, injectable (tests, benchmarks). Default: `performance.now` and the global timers. */
 export interface ElectionClock {
@@ -141,12 +113,6 @@ export function createElection(init: ElectionInit, components: ElectionComponent
   return new ElectionDriver(init, components)
 }
 
-function positive(init: ElectionInit, field: keyof ElectionInit, fallback: number): number {
-  const v = init[field] ?? fallback
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InvalidElectionConfigError(field, `must be a positive number of ms, got ${String(v)}`)
-  return v
-}
-
 class ElectionDriver extends EventEmitter<ElectionEvents> implements Election {
   readonly id: string
   private readonly cfg: CoreConfig
@@ -190,31 +156,11 @@ class ElectionDriver extends EventEmitter<ElectionEvents> implements Election {
     this.clock = components.clock ?? defaultClock
     this.log = (components.logger ?? defaultLogger()).forComponent('meshkit:election')
     this.context = init.claimContext ?? ''
-    const priority = init.priority ?? C.DEFAULT_PRIORITY
-    if (!Number.isFinite(priority)) throw new InvalidElectionConfigError('priority', 'must be a finite number')
-    const mode = init.mode ?? 'availability'
-    if (mode !== 'availability' && mode !== 'quorum') throw new InvalidElectionConfigError('mode', `must be 'availability' or 'quorum', got ${String(mode)}`)
-    if (init.roster !== undefined && !init.roster.includes(this.id)) throw new InvalidElectionConfigError('roster', 'must include this device')
-    this.cfg = {
-      id: this.id,
-      priority,
-      mode,
-      manualOnly: init.manualOnly ?? false,
-      heartbeatIntervalMs: positive(init, 'heartbeatIntervalMs', C.DEFAULT_HEARTBEAT_INTERVAL_MS),
-      heartbeatTimeoutMs: positive(init, 'heartbeatTimeoutMs', C.DEFAULT_HEARTBEAT_TIMEOUT_MS),
-      successorTimeoutMs: positive(init, 'successorTimeoutMs', C.DEFAULT_SUCCESSOR_TIMEOUT_MS),
-      quietPeriodMs: positive(init, 'quietPeriodMs', C.DEFAULT_QUIET_PERIOD_MS),
-      maxQuietMs: positive(init, 'maxQuietMs', C.DEFAULT_MAX_QUIET_MS),
-      leaderAbsentGraceMs: positive(init, 'leaderAbsentGraceMs', C.DEFAULT_LEADER_ABSENT_GRACE_MS),
-      stepDownHoldMs: positive(init, 'stepDownHoldMs', C.DEFAULT_STEP_DOWN_HOLD_MS),
-      ...(init.roster !== undefined ? { roster: [...init.roster] } : {}),
-    }
-    if (this.cfg.heartbeatTimeoutMs <= this.cfg.heartbeatIntervalMs) {
-      throw new InvalidElectionConfigError('heartbeatTimeoutMs', 'must exceed heartbeatIntervalMs (a few heartbeats may be late)')
-    }
-    this.takeoverTimeoutMs = positive(init, 'takeoverTimeoutMs', C.DEFAULT_TAKEOVER_TIMEOUT_MS)
-    this.stepDownTimeoutMs = positive(init, 'stepDownTimeoutMs', C.DEFAULT_STEP_DOWN_TIMEOUT_MS)
-    this.stopHandoverMs = positive(init, 'stopHandoverMs', C.DEFAULT_STOP_HANDOVER_MS)
+    const options = resolveOptions(init, this.id)
+    this.cfg = options.core
+    this.takeoverTimeoutMs = options.takeoverTimeoutMs
+    this.stepDownTimeoutMs = options.stepDownTimeoutMs
+    this.stopHandoverMs = options.stopHandoverMs
     this.subject = new BehaviorSubject<LeaderView>({ id: undefined, term: 0, role: 'none' })
   }
 
@@ -342,28 +288,7 @@ class ElectionDriver extends EventEmitter<ElectionEvents> implements Election {
     this.pending.delete(request)
     p.cleanup()
     if (result.ok) return p.resolve(result.view)
-    p.reject(this.toError(p, result))
-  }
-
-  private toError(p: Pending, r: Extract<RequestResult, { ok: false }>): Error {
-    switch (r.reason) {
-      case 'timeout':
-        return p.operation === 'becomeLeader' ? new TakeoverTimeoutError(r.term, r.missing ?? [], p.timeoutMs) : new StepDownTimeoutError(r.term, p.timeoutMs)
-      case 'superseded':
-        return new TakeoverSupersededError(r.term, r.by)
-      case 'reclaimed':
-        return new HandoverFailedError(r.term)
-      case 'quorum-unavailable':
-        return new QuorumUnavailableError(r.reachable ?? 0, r.needed ?? 0)
-      case 'not-leader':
-        return new NotLeaderError(this.leader.role)
-      case 'no-successor':
-        return new NoSuccessorError()
-      case 'aborted':
-        return new ElectionAbortedError(p.operation, { cause: p.signal?.reason })
-      case 'stopped':
-        return new ElectionStoppedError(p.operation)
-    }
+    p.reject(requestError(p.operation, result, p.timeoutMs, p.signal?.reason, this.leader.role))
   }
 
   // ---- helpers for the app ----------------------------------------------------------
@@ -429,7 +354,7 @@ class ElectionDriver extends EventEmitter<ElectionEvents> implements Election {
         } catch {
           ok = false
         }
-        if (this.verified.size >= C.VERIFIED_CLAIM_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string)
+        if (this.verified.size >= VERIFIED_CLAIM_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string)
         this.verified.set(key, ok)
       }
     }

@@ -1,6 +1,7 @@
 /**
  * Errors of @meshkit/election: one class per condition, discriminated by `name`.
  */
+import type { RequestResult } from './core-types.js'
 
 /** `becomeLeader()` was not acknowledged by every connected peer in time. The claim stands (see the README). */
 export class TakeoverTimeoutError extends Error {
@@ -153,5 +154,33 @@ export class InvalidElectionConfigError extends Error {
     detail: string,
   ) {
     super(`invalid election option ${field}: ${detail}`)
+  }
+}
+
+/** The error a failed `becomeLeader()` / `stepDown()` rejects with. */
+export function requestError(
+  operation: 'becomeLeader' | 'stepDown',
+  r: Extract<RequestResult, { ok: false }>,
+  timeoutMs: number,
+  abortReason: unknown,
+  role: string,
+): Error {
+  switch (r.reason) {
+    case 'timeout':
+      return operation === 'becomeLeader' ? new TakeoverTimeoutError(r.term, r.missing ?? [], timeoutMs) : new StepDownTimeoutError(r.term, timeoutMs)
+    case 'superseded':
+      return new TakeoverSupersededError(r.term, r.by)
+    case 'reclaimed':
+      return new HandoverFailedError(r.term)
+    case 'quorum-unavailable':
+      return new QuorumUnavailableError(r.reachable ?? 0, r.needed ?? 0)
+    case 'not-leader':
+      return new NotLeaderError(role)
+    case 'no-successor':
+      return new NoSuccessorError()
+    case 'aborted':
+      return new ElectionAbortedError(operation, { cause: abortReason })
+    case 'stopped':
+      return new ElectionStoppedError(operation)
   }
 }
