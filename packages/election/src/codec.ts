@@ -17,6 +17,7 @@ import {
   MAX_PROOF_BYTES,
   MAX_ROSTER_SIZE,
   MAX_SIGNATURE_BYTES,
+  MAX_TERM,
 } from './constants.js'
 import type { HelloState } from './core.js'
 import { ElectionDecodeError } from './errors.js'
@@ -193,7 +194,7 @@ function decodeMap(bytes: Uint8Array, what: string): Record<string, unknown> {
 }
 
 function readTerm(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ElectionDecodeError('bad-field', `${field} is not a term`)
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > MAX_TERM) throw new ElectionDecodeError('bad-field', `${field} is not a term (0-${MAX_TERM})`)
   return v
 }
 

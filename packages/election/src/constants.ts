@@ -93,6 +93,13 @@ export const DEFAULT_PRIORITY = 0
 /** Largest election message or hello extension accepted, in bytes. */
 export const MAX_ELECTION_MESSAGE_BYTES = 8 * 1024
 
+/**
+ * Largest term accepted from a peer or claimed (2^48). Honest devices never get
+ * near it (a claim per millisecond for 8,900 years); the bound keeps term + 1
+ * an exact integer whatever a peer sends.
+ */
+export const MAX_TERM = 2 ** 48
+
 /** Longest device id accepted in election messages. */
 export const MAX_ID_LENGTH = 128
 

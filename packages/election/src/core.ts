@@ -17,6 +17,7 @@
  *   only rank k claims, k successor timeouts after it noticed.
  */
 import type { CoreConfig, CoreDiagnostics, CoreInput, CoreOutput, RequestFailure, RequestResult, TimerName } from './core-types.js'
+import { MAX_TERM } from './constants.js'
 import { PeerTable } from './peer-table.js'
 import { majorityOf, successorOrder, type Candidate } from './rules.js'
 import type { Claim, ElectionMessage, ElectionRole, ElectionState, LeaderLostReason, LeaderView, PeerHello } from './types.js'
@@ -463,6 +464,7 @@ export class ElectionCore {
   // ---- transitions --------------------------------------------------------------
 
   private startClaim(): void {
+    if (this.term >= MAX_TERM) return // only a hostile member gets here; claims stop, nothing breaks
     this.term += 1
     this.vote = { term: this.term, leader: this.id }
     this.dirty = true

@@ -109,6 +109,14 @@ describe('voting', () => {
 })
 
 describe('claiming', () => {
+  it('stops claiming at the largest term instead of overflowing it', () => {
+    const core = new ElectionCore(config('b'), { term: 2 ** 48, vote: { term: 2 ** 48, leader: 'x', signature: sig } })
+    core.step({ type: 'start' }, 0)
+    const out = [...core.step({ type: 'timer', name: 'leader-check' }, 5_000), ...core.step({ type: 'timer', name: 'elect' }, 10_000)]
+    expect(out.filter((o) => o.type === 'persist' || o.type === 'send')).toEqual([])
+    expect(core.currentTerm).toBe(2 ** 48)
+  })
+
   it('a lone device elects itself after the quiet period; a peer joining restarts the wait', () => {
     const core = new ElectionCore(config('b'))
     expect(core.step({ type: 'start' }, 0)).toContainEqual({ type: 'set-timer', name: 'elect', at: 500 })
