@@ -38,3 +38,11 @@ export const MAX_TXT_VALUE_BYTES = 255
  */
 export const GOODBYE_REPEATS = 5
 export const GOODBYE_SPACING_MS = 15
+/**
+ * Largest query we send (bytes): known answers beyond it are left out (those
+ * peers just answer), so a query fits one Ethernet frame and is never
+ * fragmented (a lost fragment loses the whole packet).
+ */
+export const MAX_QUERY_BYTES = 1_400
+/** Address records not re-announced within this long of a cache-flush announcement are dropped this long after it (RFC 6762 §10.2). */
+export const CACHE_FLUSH_GRACE_MS = 1_000

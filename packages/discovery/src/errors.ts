@@ -3,6 +3,8 @@
 /** The OS refused multicast on an interface (EACCES / EPERM): a firewall, a sandbox, missing permissions. */
 export class MulticastDeniedError extends Error {
   override readonly name = 'MulticastDeniedError'
+  /** The OS error code (`EACCES`, `EPERM`), from the cause. */
+  readonly code: string
   constructor(
     /** The interface (address or name) that refused. */
     readonly iface: string,
@@ -17,10 +19,11 @@ export class MulticastDeniedError extends Error {
         'or use static peers (staticDiscovery) where multicast is blocked',
       options,
     )
+    this.code = code
   }
 }
 
-/** Sending failed because the network is not reachable right now (route removed, link down). Retried. */
+/** The network is not reachable on an interface right now (route removed, link down, interface gone). Retried; recovers by itself. */
 export class NetworkUnreachableError extends Error {
   override readonly name = 'NetworkUnreachableError'
   constructor(
@@ -28,7 +31,8 @@ export class NetworkUnreachableError extends Error {
     options?: ErrorOptions,
   ) {
     const code = (options?.cause as NodeJS.ErrnoException | undefined)?.code ?? 'unreachable'
-    super(`cannot send mDNS on ${iface} (${code}): the route or link is gone; meshkit keeps retrying and recovers when it returns`, options)
+    const why = options?.cause instanceof Error && (options.cause as NodeJS.ErrnoException).code === undefined ? options.cause.message : code
+    super(`mDNS on ${iface} is cut off (${why}): the route or link is gone; meshkit keeps retrying and recovers when it returns`, options)
   }
 }
 

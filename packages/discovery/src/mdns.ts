@@ -17,7 +17,7 @@
  */
 import { equalBytes } from '@meshkit/identity'
 import { defaultLogger, type ComponentLogger, type Logger } from '@meshkit/log'
-import type { Answer, Packet } from 'dns-packet'
+import type { Packet } from 'dns-packet'
 import { EventEmitter } from 'eventemitter3'
 import dnsPacket from 'dns-packet'
 import makeMdns from 'multicast-dns'
@@ -26,6 +26,7 @@ import { networkInterfaces } from 'node:os'
 import type { Observable } from 'rxjs'
 import {
   ANNOUNCE_INTERVAL_MS,
+  CACHE_FLUSH_GRACE_MS,
   DEFAULT_SERVICE_TYPE,
   GOODBYE_REPEATS,
   GOODBYE_SPACING_MS,
@@ -33,6 +34,7 @@ import {
   MDNS_IPV4,
   MDNS_IPV6,
   MDNS_PORT,
+  MAX_QUERY_BYTES,
   QUERY_INTERVAL_MS,
   RECORD_TTL_S,
   REFRESH_AT,
@@ -42,9 +44,9 @@ import {
 } from './constants.js'
 import type { Advertisement, DiscoveredPeer, Discovery, DiscoveryEvents, PeerAddress, StartOptions } from './contract.js'
 import { InvalidDiscoveryOptionsError, MulticastDeniedError, NetworkUnreachableError, NoUsableInterfaceError } from './errors.js'
-import { interfaceKey, selectInterfaces, type LocalInterface } from './interfaces.js'
+import { interfaceKey, onLink, selectInterfaces, type LocalInterface } from './interfaces.js'
 import { PeerTable } from './peer-table.js'
-import { advertisedFields, advertisementPacket, instanceDomain, isServiceType, parseResponse, serviceDomain } from './records.js'
+import { advertisedFields, advertisementPacket, browseQuery, instanceDomain, isServiceType, parseResponse, serviceDomain } from './records.js'
 
 export interface MdnsDiscoveryInit {
   /** What this device advertises. */
@@ -119,11 +121,24 @@ class Endpoint {
         : { type: 'udp4', ip: MDNS_IPV4, port, interface: this.iface.address, bind: '0.0.0.0', reuseAddr: true, loopback: true },
     )
     this.mdns = mdns
-    await new Promise<void>((resolve, reject) => {
-      mdns.once('ready', () => resolve())
-      mdns.once('error', (err: NodeJS.ErrnoException) => reject(DENIED.has(err.code ?? '') ? new MulticastDeniedError(this.label, 'bind', { cause: err }) : err))
+    // one error listener for the socket's whole life: multicast-dns emits a failed bind twice
+    // (from the socket and from its bind callback), and an 'error' without a listener would crash the process
+    let phase: 'opening' | 'failed' | 'open' = 'opening'
+    let failOpen: (err: Error) => void = () => {}
+    mdns.on('error', (err: NodeJS.ErrnoException) => {
+      if (phase === 'opening') failOpen(DENIED.has(err.code ?? '') ? new MulticastDeniedError(this.label, 'bind', { cause: err }) : err)
+      else if (phase === 'open') this.owner.socketError(this, 'bind', err)
     })
-    mdns.on('error', (err: NodeJS.ErrnoException) => this.owner.socketError(this, 'bind', err))
+    try {
+      await new Promise<void>((resolve, reject) => {
+        failOpen = reject
+        mdns.once('ready', () => resolve())
+      })
+    } catch (err) {
+      phase = 'failed'
+      throw err
+    }
+    phase = 'open'
     mdns.on('warning', (err: NodeJS.ErrnoException) => {
       if (DENIED.has(err.code ?? '')) this.owner.socketError(this, 'join', err)
       else this.owner.debug('warning on %s: %s', this.label, err.message)
@@ -204,16 +219,18 @@ class Endpoint {
     }
     if (this.failing === kind) return // reported once until it recovers
     this.failing = kind
-    this.owner.report(kind === 'denied' ? new MulticastDeniedError(this.label, 'send', { cause: err }) : new NetworkUnreachableError(this.label, { cause: err }))
+    this.owner.sendFailed(this, kind === 'denied' ? new MulticastDeniedError(this.label, 'send', { cause: err }) : new NetworkUnreachableError(this.label, { cause: err }))
   }
 
   async close(): Promise<void> {
-    this.oneShot?.close()
+    const oneShot = this.oneShot
     this.oneShot = undefined
     const mdns = this.mdns
     this.mdns = undefined
-    if (mdns === undefined) return
-    await new Promise<void>((resolve) => mdns.destroy(() => resolve()))
+    await Promise.all([
+      oneShot !== undefined ? new Promise<void>((resolve) => oneShot.close(() => resolve())) : undefined,
+      mdns !== undefined ? new Promise<void>((resolve) => mdns.destroy(() => resolve())) : undefined,
+    ])
   }
 }
 
@@ -223,8 +240,8 @@ interface KnownPeer {
   version: number
   groupTag: string
   port: number
-  /** address key -> address and when it expires */
-  addresses: Map<string, { address: PeerAddress; expiresAt: number }>
+  /** address key -> address, when it was last announced and when it expires */
+  addresses: Map<string, { address: PeerAddress; receivedAt: number; expiresAt: number }>
   ttlMs: number
   expiresAt: number
   lastSeen: number
@@ -301,6 +318,32 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
   private async doStart(signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted()
     this.state = 'starting'
+    try {
+      await this.open()
+    } catch (err) {
+      this.state = 'stopped'
+      throw err
+    }
+    if (signal?.aborted === true) {
+      // aborted while the sockets opened: leave nothing behind
+      await this.doStop(false)
+      signal.throwIfAborted()
+    }
+    this.state = 'running'
+    this.table.active = true
+    // no probing: UUID instance names do not collide. Announce and ask at once.
+    this.announceAll()
+    this.queryAll(true)
+    for (const ms of STARTUP_ANNOUNCE_MS) this.after(ms, () => this.announceAll())
+    for (const ms of STARTUP_QUERY_MS) this.after(ms, () => this.queryAll(true))
+    this.every(this.cfg.announceMs, () => this.announceAll())
+    this.every(this.cfg.queryMs, () => this.queryAll())
+    this.every(250, () => this.maintain())
+    this.every(this.cfg.pollMs, () => void this.watchInterfaces())
+  }
+
+  /** Opens a socket on every selected interface; reports the ones that failed, throws if none opened. */
+  private async open(): Promise<void> {
     const selected = this.selectInterfaces()
     const failures: Error[] = []
     await Promise.all(
@@ -313,25 +356,12 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
       }),
     )
     if (this.endpoints.size === 0) {
-      this.state = 'stopped'
       throw new NoUsableInterfaceError(
         selected.map((i) => `${i.name} (${i.address})`),
         failures.length > 0 ? { cause: failures.length === 1 ? failures[0] : new AggregateError(failures) } : undefined,
       )
     }
-    this.state = 'running'
-    this.table.active = true
     for (const f of failures) this.report(f)
-    // no probing: UUID instance names do not collide. Announce and ask at once.
-    this.announceAll()
-    this.queryAll(true)
-    for (const ms of STARTUP_ANNOUNCE_MS) this.after(ms, () => this.announceAll())
-    for (const ms of STARTUP_QUERY_MS) this.after(ms, () => this.queryAll(true))
-    this.every(this.cfg.announceMs, () => this.announceAll())
-    this.every(this.cfg.queryMs, () => this.queryAll())
-    this.every(250, () => this.maintain())
-    this.every(this.cfg.pollMs, () => void this.watchInterfaces())
-    signal?.throwIfAborted()
   }
 
   async stop(): Promise<void> {
@@ -340,17 +370,17 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
       this.table.close()
       return
     }
-    this.stopping ??= this.doStop()
+    this.stopping ??= this.starting !== undefined ? this.starting.then(() => this.doStop(true), () => this.doStop(false)) : this.doStop(false)
     return this.stopping
   }
 
-  private async doStop(): Promise<void> {
-    await this.starting?.catch(() => {})
+  /** Goodbyes (when we announced), then every socket and timer released. */
+  private async doStop(goodbye: boolean): Promise<void> {
     this.state = 'stopped'
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
     // goodbye: the same records with TTL 0, a few times (loss), then close once they are sent
-    for (let i = 0; i < GOODBYE_REPEATS; i++) {
+    for (let i = 0; goodbye && i < GOODBYE_REPEATS; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, GOODBYE_SPACING_MS))
       await Promise.all(
         [...this.endpoints.values()].map(
@@ -406,6 +436,7 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
     const ep = new Endpoint(iface, this)
     try {
       await ep.open(this.cfg.port)
+      if (this.state === 'stopped') throw new Error(`stopped while opening ${ep.label}`)
     } catch (err) {
       await ep.close()
       throw err
@@ -416,14 +447,24 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
   }
 
   /** New, removed or readdressed interfaces: open and close sockets, announce on the new ones. */
+  private watching: Promise<void> | undefined
+
+  /** Re-checks the interfaces now (once at a time: concurrent callers share the check in progress). */
   private async watchInterfaces(): Promise<void> {
+    this.watching ??= this.rewatch().finally(() => (this.watching = undefined))
+    return this.watching
+  }
+
+  private async rewatch(): Promise<void> {
+    if (this.state !== 'running') return
     const wanted = new Map(this.selectInterfaces().map((i) => [interfaceKey(i), i]))
     for (const [key, ep] of this.endpoints) {
-      if (!wanted.has(key)) {
-        this.endpoints.delete(key)
-        this.log('interface %s went away', ep.label)
-        await ep.close()
-      }
+      if (wanted.has(key)) continue
+      this.endpoints.delete(key)
+      await ep.close()
+      const readdressed = [...wanted.values()].some((i) => i.name === ep.iface.name && i.family === ep.iface.family)
+      if (readdressed) this.log('%s has a new address', ep.label)
+      else this.report(new NetworkUnreachableError(ep.label, { cause: new Error('the interface is down or gone') }))
     }
     for (const [key, iface] of wanted) {
       if (this.endpoints.has(key) || this.state !== 'running') continue
@@ -435,6 +476,19 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
         this.report(err as Error)
       }
     }
+  }
+
+  /**
+   * Sending failed: first look at the interfaces again (a changed address
+   * fails sends on the old one: that is a readdress, handled by replacing the
+   * socket, not an error; an interface that went down is reported by the
+   * re-check); report the failure if this socket is still in use.
+   */
+  sendFailed(ep: Endpoint, error: Error): void {
+    void this.watchInterfaces().then(() => {
+      // still in use: a real failure. Otherwise the re-check replaced it (new address) or reported it gone.
+      if (this.endpoints.get(ep.key) === ep) this.report(error)
+    })
   }
 
   socketError(ep: Endpoint, operation: 'bind' | 'join', err: NodeJS.ErrnoException): void {
@@ -480,12 +534,12 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
    */
   private query(ep: Endpoint, oneShot = false): void {
     const now = Date.now()
-    const knownAnswers: Answer[] = []
+    const known: Array<{ id: string; ttl: number }> = []
     for (const p of this.known.values()) {
       const remaining = Math.floor((p.expiresAt - now) / 1000)
-      if (remaining * 1000 > p.ttlMs / 2) knownAnswers.push({ name: serviceDomain(this.type), type: 'PTR', ttl: remaining, data: instanceDomain(p.id, this.type) })
+      if (remaining * 1000 > p.ttlMs / 2) known.push({ id: p.id, ttl: remaining })
     }
-    const packet: makeMdns.QueryOutgoingPacket = { type: 'query', questions: [{ name: serviceDomain(this.type), type: 'PTR' }], answers: knownAnswers }
+    const packet: makeMdns.QueryOutgoingPacket = browseQuery(this.type, known, MAX_QUERY_BYTES)
     if (oneShot) ep.queryOneShot(packet)
     else ep.query(packet)
   }
@@ -505,7 +559,7 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
   // ---- receiving --------------------------------------------------------------
 
   onQuery(packet: Packet, rinfo: RemoteInfo, ep: Endpoint): void {
-    if (this.state !== 'running') return
+    if (this.state !== 'running' || !this.fromLink(rinfo, ep)) return
     const service = serviceDomain(this.type)
     const instance = instanceDomain(this.ad.id, this.type)
     const host = `${this.ad.id}.local`
@@ -520,28 +574,43 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
     )
     if (suppressed) return
     if (rinfo.port !== this.cfg.port) {
-      // a one-shot query (from an ephemeral port): answer by unicast to it, repeating the question
-      const answer = { ...this.packetFor(ep, Math.min(this.cfg.ttlS, 10)), questions: packet.questions ?? [] }
+      // a one-shot query (from an ephemeral port): answer by unicast to it, repeating its id and question (RFC 6762 §6.7)
+      const answer = { ...this.packetFor(ep, Math.min(this.cfg.ttlS, 10)), id: packet.id ?? 0, questions: packet.questions ?? [] }
       ep.mdns?.respond(answer, { port: rinfo.port, address: rinfo.address }, (err: Error | null) => ep.sent(err))
       return
     }
     this.after(Math.random() * RESPONSE_JITTER_MS, () => this.announce(ep), true)
   }
 
+  /** RFC 6762 §11: only datagrams from our own link count (see {@link onLink}). */
+  private fromLink(rinfo: RemoteInfo, ep: Endpoint): boolean {
+    if (onLink(ep.iface, rinfo.address)) return true
+    this.log.trace('ignoring a packet from %s on %s: not on that link', rinfo.address, ep.label)
+    return false
+  }
+
   onResponse(packet: Packet, rinfo: RemoteInfo, ep: Endpoint): void {
-    if (this.state !== 'running') return
+    if (this.state !== 'running' || !this.fromLink(rinfo, ep)) return
     const now = Date.now()
     for (const report of parseResponse(packet, this.type)) {
-      if (report.id === this.ad.id) continue
-      let peer = this.known.get(report.id)
-      if (report.goodbye) {
-        if (peer !== undefined) {
-          this.known.delete(report.id)
-          this.table.remove(report.id, 'goodbye')
-        }
+      const fields = advertisedFields(report.id, report.txt)
+      if (report.id === this.ad.id) {
+        // someone else claims our id: say so, never adopt it
+        if (fields !== undefined && !equalBytes(fields.publicKey, this.ad.publicKey)) this.conflict(this.ad.id, this.ad.publicKey, fields.publicKey, rinfo)
         continue
       }
-      const fields = advertisedFields(report.id, report.txt)
+      let peer = this.known.get(report.id)
+      if (report.goodbye) {
+        if (peer === undefined) continue
+        // a goodbye signed with another key is not the peer leaving
+        if (fields !== undefined && !equalBytes(fields.publicKey, peer.publicKey)) {
+          this.conflict(peer.id, peer.publicKey, fields.publicKey, rinfo)
+          continue
+        }
+        this.known.delete(report.id)
+        this.table.remove(report.id, 'goodbye')
+        continue
+      }
       if (report.txt !== undefined && fields === undefined) {
         this.log('ignoring %s: TXT record without valid id/pk/v/g', report.id)
         continue
@@ -555,7 +624,7 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
         continue
       }
       if (peer !== undefined && fields !== undefined && !equalBytes(fields.publicKey, peer.publicKey)) {
-        this.conflict(peer, fields.publicKey, rinfo)
+        this.conflict(peer.id, peer.publicKey, fields.publicKey, rinfo)
         continue
       }
       if (peer === undefined) {
@@ -569,16 +638,20 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
         peer.version = fields.version
       }
       if (report.port !== undefined) peer.port = report.port
+      const announced = new Set<string>()
       for (const a of report.addresses) {
         const host = a.family === 6 && a.host.toLowerCase().startsWith('fe80:') ? `${a.host}%${ep.iface.name}` : a.host
         const address: PeerAddress = { host, port: peer.port, family: a.family, iface: ep.iface.name }
-        peer.addresses.set(`${a.family}|${host}`, { address, expiresAt: now + Math.max(a.ttl, 1) * 1000 })
+        const key = `${a.family}|${host}`
+        announced.add(key)
+        peer.addresses.set(key, { address, receivedAt: now, expiresAt: now + Math.max(a.ttl, 1) * 1000 })
       }
+      this.flushAddresses(peer, report.addresses, announced, ep, now)
       if (peer.addresses.size === 0 && report.port !== undefined) {
         // announcements without address records: the sender's own address will do
         const family = rinfo.family === 'IPv6' ? 6 : 4
         const host = family === 6 && rinfo.address.startsWith('fe80:') && !rinfo.address.includes('%') ? `${rinfo.address}%${ep.iface.name}` : rinfo.address
-        peer.addresses.set(`${family}|${host}`, { address: { host, port: peer.port, family, iface: ep.iface.name }, expiresAt: now + report.ttl * 1000 })
+        peer.addresses.set(`${family}|${host}`, { address: { host, port: peer.port, family, iface: ep.iface.name }, receivedAt: now, expiresAt: now + report.ttl * 1000 })
       }
       for (const entry of peer.addresses.values()) entry.address.port = peer.port
       if (report.ttl > 0) {
@@ -591,6 +664,21 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
     }
   }
 
+  /**
+   * Cache flush (RFC 6762 §10.2): address records announced with the flush bit
+   * replace the ones of the same family learned on the same interface, unless
+   * those were themselves announced within the last second (a device with
+   * several addresses announces them together). A device that changed its
+   * address is thus seen at the new one only, about a second later.
+   */
+  private flushAddresses(peer: KnownPeer, records: Array<{ family: 4 | 6; flush: boolean }>, announced: Set<string>, ep: Endpoint, now: number): void {
+    const families = new Set(records.filter((r) => r.flush).map((r) => r.family))
+    for (const [key, entry] of peer.addresses) {
+      if (announced.has(key) || !families.has(entry.address.family) || entry.address.iface !== ep.iface.name) continue
+      if (now - entry.receivedAt > CACHE_FLUSH_GRACE_MS) entry.expiresAt = Math.min(entry.expiresAt, now + CACHE_FLUSH_GRACE_MS)
+    }
+  }
+
   private askOnce(id: string): void {
     if (this.pendingAsks.has(id)) return
     this.pendingAsks.add(id)
@@ -598,15 +686,15 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
     this.after(1_000, () => this.pendingAsks.delete(id))
   }
 
-  private conflict(peer: KnownPeer, claimedKey: Uint8Array, rinfo: RemoteInfo): void {
-    const key = `${peer.id}|${Buffer.from(claimedKey).toString('base64')}`
+  private conflict(id: string, knownKey: Uint8Array, claimedKey: Uint8Array, rinfo: RemoteInfo): void {
+    const key = `${id}|${Buffer.from(claimedKey).toString('base64')}`
     if (this.conflictsReported.has(key)) return
     this.conflictsReported.add(key)
-    this.log.error('device %s advertised with another key from %s: not trusted', peer.id, rinfo.address)
+    this.log.error('device %s advertised with another key from %s: not trusted', id, rinfo.address)
     try {
       this.emit('peer:conflict', {
-        id: peer.id,
-        knownKey: peer.publicKey,
+        id,
+        knownKey,
         claimedKey,
         address: { host: rinfo.address, port: rinfo.port, family: rinfo.family === 'IPv6' ? 6 : 4 },
       })

@@ -9,6 +9,7 @@
  */
 import { isDeviceId } from '@meshkit/identity'
 import type { Answer, Packet } from 'dns-packet'
+import dnsPacket from 'dns-packet'
 import { MAX_TXT_VALUE_BYTES } from './constants.js'
 import type { Advertisement } from './contract.js'
 
@@ -63,6 +64,25 @@ export function advertisementPacket(ad: Advertisement, type: string, addresses: 
   return { type: 'response', answers, additionals }
 }
 
+/**
+ * The browse query: one PTR question for `type`, with the instances we already
+ * know (and their remaining TTL, seconds) as known answers (RFC 6762 §7.1), as
+ * many as fit in `maxBytes` so the query never needs IP fragmentation; peers
+ * left out simply answer.
+ */
+export function browseQuery(type: string, known: Array<{ id: string; ttl: number }>, maxBytes: number): Packet & { questions: NonNullable<Packet['questions']>; answers: Answer[] } {
+  const packet = { type: 'query' as const, questions: [{ name: serviceDomain(type), type: 'PTR' as const }], answers: [] as Answer[] }
+  let size = dnsPacket.encodingLength(packet)
+  for (const k of known) {
+    const answer: Answer = { name: serviceDomain(type), type: 'PTR', ttl: k.ttl, data: instanceDomain(k.id, type) }
+    const more = dnsPacket.encodingLength({ type: 'query', answers: [answer] }) - 12
+    if (size + more > maxBytes) break
+    packet.answers.push(answer)
+    size += more
+  }
+  return packet
+}
+
 /** What one response said about one instance of our service type. */
 export interface InstanceReport {
   id: string
@@ -73,17 +93,25 @@ export interface InstanceReport {
   target?: string
   txt?: Map<string, string>
   /** A/AAAA answers for its host name found in the same packet. */
-  addresses: Array<{ host: string; family: 4 | 6; ttl: number }>
+  addresses: AddressRecord[]
+}
+
+/** An A or AAAA record. `flush`: the cache-flush bit (RFC 6762 §10.2), this set replaces older ones. */
+export interface AddressRecord {
+  host: string
+  family: 4 | 6
+  ttl: number
+  flush: boolean
 }
 
 /** A/AAAA records in a packet, by host name. */
-export function addressRecords(packet: Packet): Map<string, Array<{ host: string; family: 4 | 6; ttl: number }>> {
-  const out = new Map<string, Array<{ host: string; family: 4 | 6; ttl: number }>>()
+export function addressRecords(packet: Packet): Map<string, AddressRecord[]> {
+  const out = new Map<string, AddressRecord[]>()
   for (const r of [...(packet.answers ?? []), ...(packet.additionals ?? [])]) {
     if ((r.type !== 'A' && r.type !== 'AAAA') || typeof r.data !== 'string') continue
     const name = r.name.toLowerCase()
     const list = out.get(name) ?? []
-    list.push({ host: r.data, family: r.type === 'A' ? 4 : 6, ttl: 'ttl' in r && typeof r.ttl === 'number' ? r.ttl : 0 })
+    list.push({ host: r.data, family: r.type === 'A' ? 4 : 6, ttl: 'ttl' in r && typeof r.ttl === 'number' ? r.ttl : 0, flush: 'flush' in r && r.flush === true })
     out.set(name, list)
   }
   return out

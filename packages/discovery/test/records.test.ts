@@ -1,8 +1,9 @@
 import dnsPacket from 'dns-packet'
 import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { advertisementPacket, encodeTxt, isServiceType, parseResponse, parseTxt, selectInterfaces } from '../src/index.js'
-import { advertisedFields } from '../src/records.js'
+import { advertisementPacket, encodeTxt, isServiceType, MAX_QUERY_BYTES, parseResponse, parseTxt, selectInterfaces } from '../src/index.js'
+import { onLink } from '../src/interfaces.js'
+import { advertisedFields, browseQuery } from '../src/records.js'
 
 const ad = { id: '6f9619ff-8b86-4011-b42d-00c04fc964ff', publicKey: new Uint8Array(32).fill(7), port: 4242, version: 1, groupTag: 'a1b2c3d4e5f6' }
 const TYPE = '_meshkit._udp'
@@ -106,26 +107,52 @@ describe('service types and interfaces', () => {
   test('interface selection: all non-internal by default, loopback only when asked, IPv6 link-local only', () => {
     const table = {
       lo: [
-        { address: '127.0.0.1', family: 'IPv4', internal: true, netmask: '', mac: '', cidr: null },
+        { address: '127.0.0.1', family: 'IPv4', internal: true, netmask: '255.0.0.0', mac: '', cidr: null },
         { address: '::1', family: 'IPv6', internal: true, netmask: '', mac: '', cidr: null, scopeid: 0 },
       ],
       eth0: [
-        { address: '10.0.0.5', family: 'IPv4', internal: false, netmask: '', mac: '', cidr: null },
+        { address: '10.0.0.5', family: 'IPv4', internal: false, netmask: '255.255.255.0', mac: '', cidr: null },
         { address: '2001:db8::5', family: 'IPv6', internal: false, netmask: '', mac: '', cidr: null, scopeid: 0 },
         { address: 'fe80::5', family: 'IPv6', internal: false, netmask: '', mac: '', cidr: null, scopeid: 2 },
       ],
-      wlan0: [{ address: '192.168.1.9', family: 'IPv4', internal: false, netmask: '', mac: '', cidr: null }],
+      wlan0: [{ address: '192.168.1.9', family: 'IPv4', internal: false, netmask: '255.255.0.0', mac: '', cidr: null }],
     } as Parameters<typeof selectInterfaces>[0]
     expect(selectInterfaces(table, { ipv4: true, ipv6: true })).toEqual([
-      { name: 'eth0', family: 4, address: '10.0.0.5' },
+      { name: 'eth0', family: 4, address: '10.0.0.5', netmask: '255.255.255.0' },
       { name: 'eth0', family: 6, address: 'fe80::5' },
-      { name: 'wlan0', family: 4, address: '192.168.1.9' },
+      { name: 'wlan0', family: 4, address: '192.168.1.9', netmask: '255.255.0.0' },
     ])
     // auto: IPv6 only where there is no IPv4 (here: nowhere), so each packet is not sent twice
     expect(selectInterfaces(table, { ipv4: true, ipv6: 'auto' }).map((i) => i.family)).toEqual([4, 4])
     expect(selectInterfaces(table, { ipv4: false, ipv6: 'auto' })).toEqual([{ name: 'eth0', family: 6, address: 'fe80::5' }])
-    expect(selectInterfaces(table, { ipv4: true, ipv6: false, interfaces: ['wlan0'] })).toEqual([{ name: 'wlan0', family: 4, address: '192.168.1.9' }])
-    expect(selectInterfaces(table, { ipv4: true, ipv6: true, interfaces: ['lo'] })).toEqual([{ name: 'lo', family: 4, address: '127.0.0.1' }])
-    expect(selectInterfaces(table, { ipv4: true, ipv6: true, loopbackOnly: true })).toEqual([{ name: 'lo', family: 4, address: '127.0.0.1' }])
+    expect(selectInterfaces(table, { ipv4: true, ipv6: false, interfaces: ['wlan0'] })).toEqual([{ name: 'wlan0', family: 4, address: '192.168.1.9', netmask: '255.255.0.0' }])
+    expect(selectInterfaces(table, { ipv4: true, ipv6: true, interfaces: ['lo'] })).toEqual([{ name: 'lo', family: 4, address: '127.0.0.1', netmask: '255.0.0.0' }])
+    expect(selectInterfaces(table, { ipv4: true, ipv6: true, loopbackOnly: true })).toEqual([{ name: 'lo', family: 4, address: '127.0.0.1', netmask: '255.0.0.0' }])
+  })
+
+  test('source check (RFC 6762 §11): a socket only takes datagrams from its own link', () => {
+    const lo = { name: 'lo', family: 4 as const, address: '127.0.0.1', netmask: '255.0.0.0' }
+    const eth0 = { name: 'eth0', family: 4 as const, address: '10.77.0.1', netmask: '255.255.255.0' }
+    const v6 = { name: 'eth0', family: 6 as const, address: 'fe80::1' }
+    expect(onLink(lo, '127.0.0.1')).toBe(true)
+    expect(onLink(lo, '10.77.0.2')).toBe(false) // loopbackOnly never hears the LAN
+    expect(onLink(eth0, '10.77.0.2')).toBe(true)
+    expect(onLink(eth0, '127.0.0.1')).toBe(false)
+    expect(onLink(eth0, '10.78.0.2')).toBe(false)
+    expect(onLink(eth0, 'garbage')).toBe(false)
+    expect(onLink({ ...eth0, netmask: '255.255.255.255' }, '192.0.2.1')).toBe(true)
+    expect(onLink(v6, 'fe80::2%eth0')).toBe(true)
+    expect(onLink(v6, 'fe80::2%wlan0')).toBe(false)
+  })
+
+  test('a browse query carries known answers only as far as one unfragmented packet allows', () => {
+    const known = Array.from({ length: 100 }, (_, i) => ({ id: `6f9619ff-8b86-4011-b42d-00c04fc9${String(i).padStart(4, '0')}`, ttl: 6 }))
+    const few = browseQuery(TYPE, known.slice(0, 3), MAX_QUERY_BYTES)
+    expect(few.answers.map((a) => (a as { data?: unknown }).data)).toEqual(known.slice(0, 3).map((k) => `${k.id}._meshkit._udp.local`))
+    const many = browseQuery(TYPE, known, MAX_QUERY_BYTES)
+    expect(many.answers.length).toBeGreaterThan(3)
+    expect(many.answers.length).toBeLessThan(100)
+    expect(dnsPacket.encode(many).length).toBeLessThanOrEqual(MAX_QUERY_BYTES)
+    expect(dnsPacket.encode(browseQuery(TYPE, known.slice(0, many.answers.length + 1), MAX_QUERY_BYTES)).length).toBeLessThanOrEqual(MAX_QUERY_BYTES)
   })
 })
