@@ -93,7 +93,7 @@ async function measure(lan: SandboxLan, spawn: (i: number) => JsonProcess, lostT
 async function onLan<T>(fn: (lan: SandboxLan) => Promise<T>): Promise<T> {
   const lan = await createSandboxLan({ hosts: N })
   try {
-    if (LOSS > 0) for (const h of lan.hosts) h.loss(LOSS, 'ingress')
+    if (LOSS > 0) await Promise.all(lan.hosts.map((h) => h.loss(LOSS, 'ingress')))
     return await fn(lan)
   } finally {
     await lan.destroy()

@@ -23,6 +23,7 @@ export {
   type SandboxStatus,
   type SpawnInHostOptions,
 } from './sandbox/lan.js'
+export { sweepStaleSandboxes } from './sandbox/cleanup.js'
 export { assertMulticastAllowed, inRootNetworkNamespace, RootNamespaceError } from './sandbox/guard.js'
-export { parseAvahiBrowse, startAvahi, type Avahi, type AvahiService } from './sandbox/avahi.js'
+export { AvahiBrowser, parseAvahiBrowse, parseAvahiLine, startAvahi, type Avahi, type AvahiService } from './sandbox/avahi.js'
 export { createTestMesh, type TestMesh, type TestMeshOptions } from './test-mesh.js'

@@ -3,75 +3,49 @@
  * by a bridge that lives in a namespace of its own, so nothing is created in
  * the machine's root namespace and nothing multicasts from it. Loss is
  * injected with nftables (the kernel here has no netem), links flap from the
- * bridge side (like a device leaving the Wi-Fi), partitions drop traffic
- * between groups. Every process started inside is tracked and killed by PID on
- * teardown, which also runs on failure and on process exit.
+ * bridge side (like a device leaving the Wi-Fi), partitions put groups of
+ * devices on separate bridges. Every process started inside is tracked and its
+ * process group killed by PID on teardown, which also runs on failure, on
+ * process exit and on SIGINT / SIGTERM / SIGHUP.
  *
  * Needs root (CI has it). {@link sandboxAvailable} says whether it can run here.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { JsonProcess } from '../json-process.js'
+import { newPrefix, register, sweepStaleSandboxes, unregister } from './cleanup.js'
+import { has, quiet, run, SandboxError, sh } from './shell.js'
 
-export class SandboxError extends Error {
-  override readonly name = 'SandboxError'
-}
+export { SandboxError, sh } from './shell.js'
 
 export interface SandboxStatus {
   ok: boolean
+  /** Why not, and what to do, when `ok` is false. */
   reason?: string
 }
 
-function has(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0
-}
-
-/** Whether sandbox LANs can be built here: root, `ip` and `nft`. The reason when not. */
+/** Whether sandbox LANs can be built here: Linux, root, `ip` and `nft`, and namespaces can be created. The reason when not. */
 export function sandboxAvailable(): SandboxStatus {
   if (process.platform !== 'linux') return { ok: false, reason: 'sandbox LANs need Linux network namespaces' }
   if (process.getuid?.() !== 0) return { ok: false, reason: 'sandbox LANs need root (ip netns, nftables); CI runs as root' }
   if (!has('ip')) return { ok: false, reason: 'the `ip` command (iproute2) is missing: apt-get install -y iproute2' }
   if (!has('nft')) return { ok: false, reason: 'the `nft` command is missing: apt-get install -y nftables' }
-  const probe = `mkprobe${randomBytes(3).toString('hex')}`
+  const probe = `${newPrefix()}-h0`
   const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' })
   if (add.status !== 0) return { ok: false, reason: `cannot create network namespaces: ${add.stderr.trim()}` }
-  spawnSync('ip', ['netns', 'del', probe])
+  quiet('ip', ['netns', 'del', probe])
   return { ok: true }
 }
 
-/** Runs a command, throwing a SandboxError with its stderr on failure. */
-export function sh(command: string, args: string[], input?: string): string {
-  const r = spawnSync(command, args, { encoding: 'utf8', input })
-  if (r.status !== 0) throw new SandboxError(`${command} ${args.join(' ')} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout).trim()}`)
-  return r.stdout
-}
-
-const live = new Set<SandboxLan>()
-let exitHooked = false
-function hookExit(): void {
-  if (exitHooked) return
-  exitHooked = true
-  const cleanup = (): void => {
-    for (const lan of live) lan.destroySync()
-  }
-  process.once('exit', cleanup)
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      cleanup()
-      process.exit(130)
-    })
-  }
-}
-
 export interface SandboxLanOptions {
+  /** Number of devices (1-200). */
   hosts: number
-  /** Namespace name prefix; unique per run by default (`mk<random>`). */
+  /** Namespace name prefix. Default: unique per run, naming this process (`mk-<pid>-<hex>`). */
   prefix?: string
-  /** IPv4 subnet's first three octets. Default `10.77.0`. */
+  /** IPv4 subnet's first three octets; host K gets `<subnet>.<K+1>/24`. Default `10.77.0`. */
   subnet?: string
 }
 
-export interface SpawnInHostOptions extends Omit<SpawnOptions, 'stdio'> {
+export interface SpawnInHostOptions extends Omit<SpawnOptions, 'stdio' | 'detached'> {
   /** Inherit stdio instead of piping (debugging). */
   inherit?: boolean
 }
@@ -83,82 +57,110 @@ export class SandboxHost {
     readonly index: number,
     /** Network namespace name. */
     readonly ns: string,
-    /** IPv4 address on the LAN. */
+    /** IPv4 address on the LAN (`127.0.0.1` in the loopback sandbox). */
     readonly address: string,
-    /** Name of the veth end in the bridge namespace (flap it to take the device off the LAN). */
-    readonly bridgePort: string,
+    /** Name of the veth end in the bridge namespace (undefined in the loopback sandbox). */
+    readonly bridgePort: string | undefined,
   ) {}
 
-  /** Runs a command inside the host and returns its stdout. */
+  /** Runs a command inside the host and returns its stdout (synchronous; for quick tools). */
   exec(command: string, args: string[] = [], input?: string): string {
     return sh('ip', ['netns', 'exec', this.ns, command, ...args], input)
   }
 
-  /** Starts a process inside the host (tracked; killed by PID on teardown). */
+  /**
+   * Starts a process inside the host. It is tracked: on teardown its process
+   * group is killed by PID. (`ip netns exec` execs the command, so the PID is
+   * the command's own.)
+   */
   spawn(command: string, args: string[] = [], options: SpawnInHostOptions = {}): ChildProcess {
     const { inherit, ...rest } = options
-    // `ip netns exec` execs the command: the PID we get is the command's own
-    const child = spawn('ip', ['netns', 'exec', this.ns, command, ...args], { ...rest, stdio: inherit === true ? 'inherit' : ['pipe', 'pipe', 'pipe'] })
+    const child = spawn('ip', ['netns', 'exec', this.ns, command, ...args], { ...rest, detached: true, stdio: inherit === true ? 'inherit' : ['pipe', 'pipe', 'pipe'] })
     this.lan.track(child)
     return child
   }
 
-  /** Starts `node <script> ...args` inside the host, speaking JSON lines. */
+  /** Starts `node [nodeArgs] <script> ...args` inside the host, speaking JSON lines. */
   spawnNode(script: string, args: string[] = [], options: SpawnInHostOptions & { nodeArgs?: string[] } = {}): JsonProcess {
     const { nodeArgs = [], ...rest } = options
     return new JsonProcess(this.spawn(process.execPath, [...nodeArgs, script, ...args], rest))
   }
 
-  /** Drops PCT% of packets arriving at (`ingress`) or leaving (`egress`) this host. 0 removes the rule. */
-  loss(percent: number, direction: 'ingress' | 'egress' = 'ingress'): void {
-    const table = `mkloss_${direction}`
-    spawnSync('ip', ['netns', 'exec', this.ns, 'nft', 'delete', 'table', 'netdev', table], { stdio: 'ignore' })
-    if (percent <= 0) return
-    if (percent > 100) throw new SandboxError(`loss ${percent}% is not a percentage`)
-    const rule = percent >= 100 ? 'drop' : `numgen random mod 100 < ${Math.round(percent)} drop`
-    this.exec('nft', ['-f', '-'], `table netdev ${table} {\n  chain c {\n    type filter hook ${direction} device eth0 priority 0; policy accept;\n    ${rule}\n  }\n}\n`)
-  }
-
-  /** Takes the device off the LAN (bridge side, like losing Wi-Fi: its own routes survive) or back on. */
-  link(up: boolean): void {
-    sh('ip', ['-n', this.lan.bridgeNs, 'link', 'set', this.bridgePort, up ? 'up' : 'down'])
+  /** The IPv6 link-local address of eth0 with its scope (`fe80::...%eth0`). */
+  linkLocal(): string {
+    const out = this.exec('ip', ['-o', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'])
+    const m = /inet6 (fe80:[0-9a-f:]+)\//i.exec(out)
+    if (m === null) throw new SandboxError(`host ${this.index} has no IPv6 link-local address on eth0`)
+    return `${m[1]!}%eth0`
   }
 
   /**
-   * Whether a TCP connection from this host to `address:port` succeeds within
-   * `timeoutMs` (something must listen there, e.g. {@link SandboxHost.listen}).
+   * Drops PCT% of the packets arriving at (`ingress`, independent per
+   * receiver) or leaving (`egress`, lost for everyone) this host's eth0, with
+   * nftables. 0 removes the rule.
    */
-  canConnect(address: string, port: number, timeoutMs = 1000): boolean {
+  async loss(percent: number, direction: 'ingress' | 'egress' = 'ingress'): Promise<void> {
+    if (!(percent >= 0 && percent <= 100)) throw new SandboxError(`loss ${percent}% is not a percentage`)
+    this.requireBridge('loss')
+    const table = `mkloss_${direction}`
+    const rule = percent >= 100 ? 'drop' : `numgen random mod 100 < ${Math.round(percent)} drop`
+    // delete-and-recreate in one atomic nft transaction
+    const script = `table netdev ${table}\ndelete table netdev ${table}\n${
+      percent > 0 ? `table netdev ${table} {\n  chain c {\n    type filter hook ${direction} device eth0 priority 0; policy accept;\n    ${rule}\n  }\n}\n` : ''
+    }`
+    await run('ip', ['netns', 'exec', this.ns, 'nft', '-f', '-'], script)
+  }
+
+  /** Takes the device off the LAN from the bridge side (like losing Wi-Fi: its own address and routes survive), or back on. */
+  async link(up: boolean): Promise<void> {
+    await run('ip', ['-n', this.lan.bridgeNs(), 'link', 'set', this.requireBridge('link'), up ? 'up' : 'down'])
+  }
+
+  /** Whether a TCP connection from this host to `address:port` succeeds within `timeoutMs` (something must listen there, see {@link listen}). */
+  async canConnect(address: string, port: number, timeoutMs = 1000): Promise<boolean> {
     const script = `const s=require('net').connect(${port},${JSON.stringify(address)});s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(2),${timeoutMs})`
-    return spawnSync('ip', ['netns', 'exec', this.ns, process.execPath, '-e', script]).status === 0
-  }
-
-  /** Starts a TCP listener on `port` that accepts and closes connections (a reachability target). */
-  listen(port: number): ChildProcess {
-    return this.spawn(process.execPath, ['-e', `require('net').createServer((s)=>s.end()).listen(${port},'0.0.0.0',()=>console.log('listening'))`])
-  }
-
-  /** Drops all traffic to and from these addresses (partition), or clears it with an empty list. */
-  block(addresses: string[]): void {
-    spawnSync('ip', ['netns', 'exec', this.ns, 'nft', 'delete', 'table', 'inet', 'mkpartition'], { stdio: 'ignore' })
-    if (addresses.length === 0) return
-    const set = addresses.join(', ')
-    this.exec(
-      'nft',
-      ['-f', '-'],
-      `table inet mkpartition {\n  chain in { type filter hook input priority 0; policy accept; ip saddr { ${set} } drop; }\n  chain out { type filter hook output priority 0; policy accept; ip daddr { ${set} } drop; }\n}\n`,
+    return run('ip', ['netns', 'exec', this.ns, process.execPath, '-e', script]).then(
+      () => true,
+      () => false,
     )
+  }
+
+  /** Starts a TCP listener on `port` that accepts and closes connections (a reachability target); resolves once it listens. */
+  async listen(port: number): Promise<ChildProcess> {
+    const child = this.spawn(process.execPath, ['-e', `require('net').createServer((s)=>s.end()).listen(${port},'::',()=>console.log('listening'))`])
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.once('data', () => resolve())
+      child.once('exit', (code) => reject(new SandboxError(`listener on port ${port} in host ${this.index} exited (${code})`)))
+    })
+    return child
+  }
+
+  private requireBridge(what: string): string {
+    if (this.bridgePort === undefined) throw new SandboxError(`${what}() needs a LAN: the loopback sandbox has no bridge`)
+    return this.bridgePort
   }
 }
 
 export class SandboxLan {
   readonly hosts: SandboxHost[] = []
-  readonly bridgeNs: string
   private readonly processes = new Set<ChildProcess>()
   private destroyed = false
 
-  constructor(readonly prefix: string) {
-    this.bridgeNs = `${prefix}-br`
+  constructor(
+    /** Prefix of every namespace of this LAN. */
+    readonly prefix: string,
+    private readonly hasBridge: boolean,
+  ) {}
+
+  /** Namespace of the bridges. */
+  bridgeNs(): string {
+    if (!this.hasBridge) throw new SandboxError('the loopback sandbox has no bridge')
+    return `${this.prefix}-br`
+  }
+
+  /** Every namespace of this LAN. */
+  get namespaces(): string[] {
+    return [...this.hosts.map((h) => h.ns), ...(this.hasBridge ? [this.bridgeNs()] : [])]
   }
 
   host(i: number): SandboxHost {
@@ -169,80 +171,107 @@ export class SandboxLan {
 
   /** @internal */
   track(child: ChildProcess): void {
+    if (this.destroyed) {
+      killGroup(child)
+      throw new SandboxError('this sandbox was destroyed')
+    }
     this.processes.add(child)
     child.once('exit', () => this.processes.delete(child))
   }
 
-  /** Splits the hosts into groups that cannot reach each other (by index). */
-  partition(groups: number[][]): void {
-    const groupOf = new Map(groups.flatMap((g, gi) => g.map((h) => [h, gi] as const)))
-    for (const h of this.hosts) {
-      const mine = groupOf.get(h.index)
-      h.block(this.hosts.filter((o) => o !== h && groupOf.get(o.index) !== mine).map((o) => o.address))
+  /**
+   * Splits the hosts (by index) into groups on separate bridges: nothing
+   * passes between groups (IPv4, IPv6, ARP alike), links stay up. Hosts in no
+   * group are each alone. {@link heal} joins everyone again.
+   */
+  async partition(groups: number[][]): Promise<void> {
+    const groupOf = new Map<number, number>()
+    for (const [g, members] of groups.entries()) {
+      for (const i of members) {
+        this.host(i)
+        if (groupOf.has(i)) throw new SandboxError(`host ${i} is in two groups`)
+        groupOf.set(i, g)
+      }
     }
+    let next = groups.length
+    for (const h of this.hosts) if (!groupOf.has(h.index)) groupOf.set(h.index, next++)
+    await this.placeOnBridges(groupOf)
   }
 
-  /** Removes every partition. */
-  heal(): void {
-    for (const h of this.hosts) h.block([])
+  /** Ends every partition: all hosts back on one bridge. */
+  async heal(): Promise<void> {
+    await this.placeOnBridges(new Map(this.hosts.map((h) => [h.index, 0])))
   }
 
-  /** Kills every process started in the LAN (by PID) and deletes its namespaces. */
+  private async placeOnBridges(bridgeOf: Map<number, number>): Promise<void> {
+    const ns = this.bridgeNs()
+    const existing = sh('ip', ['-n', ns, '-o', 'link', 'show', 'type', 'bridge'])
+    const batch: string[] = []
+    for (const b of new Set(bridgeOf.values())) {
+      if (!existing.includes(` br${b}:`)) batch.push(`link add br${b} type bridge stp_state 0 forward_delay 0 mcast_snooping 0`, `link set br${b} up`)
+    }
+    for (const h of this.hosts) batch.push(`link set ${h.bridgePort!} master br${bridgeOf.get(h.index)!}`)
+    await run('ip', ['-n', ns, '-batch', '-'], `${batch.join('\n')}\n`)
+    // forget neighbours that failed to resolve across the cut, so traffic flows again at once (not after ARP/ND retries)
+    await Promise.all(this.hosts.map((h) => run('ip', ['-n', h.ns, 'neigh', 'flush', 'dev', 'eth0'])))
+  }
+
+  /** Kills every process started in the LAN (its process group, by PID) and deletes the namespaces. */
   async destroy(): Promise<void> {
-    const waits = [...this.processes].map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(undefined) : p.once('exit', r))))
+    const exits = [...this.processes].map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(undefined) : p.once('exit', r))))
     this.destroySync()
-    await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, 5000))])
+    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 5000).unref())])
   }
 
-  /** @internal synchronous teardown (also used from the process exit hook). */
+  /** @internal synchronous teardown (also run from the process exit and signal hooks). */
   destroySync(): void {
     if (this.destroyed) return
     this.destroyed = true
-    live.delete(this)
-    for (const p of this.processes) {
-      if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) {
-        try {
-          process.kill(p.pid, 'SIGKILL')
-        } catch {
-          // already gone
-        }
-      }
-    }
-    for (const ns of [...this.hosts.map((h) => h.ns), this.bridgeNs]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' })
+    unregister(this)
+    for (const p of this.processes) killGroup(p)
+    for (const ns of this.namespaces) quiet('ip', ['netns', 'del', ns])
   }
 }
 
-/** Builds a LAN of `hosts` namespaces (10.77.0.1, .2, ...) bridged together. */
+function killGroup(p: ChildProcess): void {
+  if (p.pid === undefined || p.exitCode !== null || p.signalCode !== null) return
+  for (const target of [-p.pid, p.pid]) {
+    try {
+      process.kill(target, 'SIGKILL')
+    } catch {
+      // gone already
+    }
+  }
+}
+
+/** Builds a LAN of `hosts` namespaces (10.77.0.1, .2, ... on eth0, IPv6 link-local too) on one bridge. */
 export async function createSandboxLan(options: SandboxLanOptions): Promise<SandboxLan> {
   const status = sandboxAvailable()
   if (!status.ok) throw new SandboxError(status.reason)
-  if (options.hosts < 1 || options.hosts > 200) throw new SandboxError(`hosts must be 1-200, got ${options.hosts}`)
-  const prefix = options.prefix ?? `mk${randomBytes(3).toString('hex')}`
+  if (!Number.isInteger(options.hosts) || options.hosts < 1 || options.hosts > 200) throw new SandboxError(`hosts must be 1-200, got ${options.hosts}`)
+  sweepStaleSandboxes()
+  const lan = new SandboxLan(options.prefix ?? newPrefix(), true)
   const subnet = options.subnet ?? '10.77.0'
-  const lan = new SandboxLan(prefix)
-  live.add(lan)
-  hookExit()
+  register(lan)
   try {
-    const br = lan.bridgeNs
+    const br = lan.bridgeNs()
     sh('ip', ['netns', 'add', br])
-    sh('ip', ['-n', br, 'link', 'set', 'lo', 'up'])
-    sh('ip', ['-n', br, 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0'])
-    sh('ip', ['-n', br, 'link', 'set', 'br0', 'up'])
+    const bridge = ['link set lo up', 'link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0', 'link set br0 up']
     for (let i = 0; i < options.hosts; i++) {
-      const ns = `${prefix}-h${i}`
+      const ns = `${lan.prefix}-h${i}`
       const port = `vh${i}`
       const address = `${subnet}.${i + 1}`
       sh('ip', ['netns', 'add', ns])
-      // create the pair from the bridge namespace, the device end straight into the host: nothing in the root namespace
-      sh('ip', ['-n', br, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns])
-      sh('ip', ['-n', br, 'link', 'set', port, 'master', 'br0', 'up'])
-      sh('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.eth0.accept_dad=0'])
-      sh('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0'])
-      sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up'])
-      sh('ip', ['-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0'])
-      sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'multicast', 'on', 'up'])
-      sh('ip', ['-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0'])
       lan.hosts.push(new SandboxHost(lan, i, ns, address, port))
+      // the pair is created from the bridge namespace with the device end straight in the host: nothing in the root namespace
+      bridge.push(`link add ${port} type veth peer name eth0 netns ${ns}`, `link set ${port} master br0 up`)
+    }
+    sh('ip', ['-n', br, '-batch', '-'], `${bridge.join('\n')}\n`)
+    for (const h of lan.hosts) {
+      // no duplicate address detection, or link-local addresses stay tentative for ~3 s
+      sh('ip', ['netns', 'exec', h.ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.eth0.accept_dad=0'])
+      const setup = ['link set lo up', `addr add ${h.address}/24 dev eth0`, 'link set eth0 multicast on up', 'route add 224.0.0.0/4 dev eth0']
+      sh('ip', ['-n', h.ns, '-batch', '-'], `${setup.join('\n')}\n`)
     }
   } catch (err) {
     lan.destroySync()
@@ -252,27 +281,25 @@ export async function createSandboxLan(options: SandboxLanOptions): Promise<Sand
 }
 
 /**
- * A single throwaway namespace with only loopback up: the cheap mode for
- * multi-process mDNS on one "machine" (IPv4 multicast over `lo` works; IPv6
- * over `lo` does not).
+ * The cheap mode: a single throwaway namespace with only loopback up (and a
+ * multicast route on it). Several processes in it can run real mDNS with
+ * `interfaces: ['lo']` (IPv4 multicast over `lo` works; IPv6 over `lo` does
+ * not); no bridge, so no loss, flaps or partitions.
  */
 export async function createLoopbackSandbox(options: { prefix?: string } = {}): Promise<SandboxLan> {
   const status = sandboxAvailable()
   if (!status.ok) throw new SandboxError(status.reason)
-  const prefix = options.prefix ?? `mk${randomBytes(3).toString('hex')}`
-  const lan = new SandboxLan(prefix)
-  live.add(lan)
-  hookExit()
-  const ns = `${prefix}-h0`
+  sweepStaleSandboxes()
+  const lan = new SandboxLan(options.prefix ?? newPrefix(), false)
+  register(lan)
+  const ns = `${lan.prefix}-h0`
   try {
-    sh('ip', ['netns', 'add', lan.bridgeNs]) // unused, but keeps teardown uniform
     sh('ip', ['netns', 'add', ns])
-    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up'])
-    sh('ip', ['-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'lo'])
+    lan.hosts.push(new SandboxHost(lan, 0, ns, '127.0.0.1', undefined))
+    sh('ip', ['-n', ns, '-batch', '-'], 'link set lo up\nroute add 224.0.0.0/4 dev lo\n')
   } catch (err) {
     lan.destroySync()
     throw err
   }
-  lan.hosts.push(new SandboxHost(lan, 0, ns, '127.0.0.1', 'lo'))
   return lan
 }
