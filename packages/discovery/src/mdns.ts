@@ -15,7 +15,6 @@
  * needs (0.9 s probing, ghosts that never expire, crashes on socket errors,
  * corrupted binary TXT, no TXT update, one query at start): see README.
  */
-import { equalBytes } from '@meshkit/identity'
 import { defaultLogger, type ComponentLogger, type Logger } from '@meshkit/log'
 import type { Packet } from 'dns-packet'
 import { EventEmitter } from 'eventemitter3'
@@ -36,6 +35,7 @@ import {
   MDNS_PORT,
   MAX_QUERY_BYTES,
   QUERY_INTERVAL_MS,
+  RECEIVE_BUFFER_BYTES,
   RECORD_TTL_S,
   REFRESH_AT,
   RESPONSE_JITTER_MS,
@@ -89,6 +89,21 @@ const UNREACHABLE = new Set(['ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL', 'EN
 
 const jitter = (ms: number): number => ms * (0.8 + Math.random() * 0.4)
 
+/**
+ * When many devices start together, a burst of announcements, queries and
+ * answers arrives while the process is busy; the default receive buffer
+ * (~208 KiB of kernel memory, ~50-100 small datagrams) overflowed with 30
+ * devices and cost a retry round. The OS caps the request at its limit
+ * (net.core.rmem_max), so asking never fails where the limit is lower.
+ */
+function enlargeReceiveBuffer(socket: Socket): void {
+  try {
+    if (socket.getRecvBufferSize() < RECEIVE_BUFFER_BYTES) socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES)
+  } catch {
+    // not supported here: keep the default
+  }
+}
+
 /** One multicast-dns socket on one interface and family. */
 class Endpoint {
   readonly key: string
@@ -113,12 +128,31 @@ class Endpoint {
     return `${this.iface.name} (${this.iface.address})`
   }
 
+  private readonly sources = new Map<string, boolean>()
+
+  /**
+   * RFC 6762 §11: only datagrams from this interface's link count (see
+   * {@link onLink}). Remembered per source: the same few peers send all the time.
+   */
+  onLink(source: string): boolean {
+    let ok = this.sources.get(source)
+    if (ok === undefined) {
+      ok = onLink(this.iface, source)
+      if (!ok) this.owner.debug('ignoring packets from %s on %s: not on that link', source, this.label)
+      if (this.sources.size >= 1024) this.sources.clear()
+      this.sources.set(source, ok)
+    }
+    return ok
+  }
+
   async open(port: number): Promise<void> {
     const v6 = this.iface.family === 6
+    // our own socket (multicast-dns binds it), so its receive buffer can be enlarged once bound
+    const socket = createSocket({ type: v6 ? 'udp6' : 'udp4', reuseAddr: true })
     const mdns = makeMdns(
       v6
-        ? { type: 'udp6', ip: MDNS_IPV6, port, interface: `::%${this.iface.name}`, reuseAddr: true, loopback: true }
-        : { type: 'udp4', ip: MDNS_IPV4, port, interface: this.iface.address, bind: '0.0.0.0', reuseAddr: true, loopback: true },
+        ? { type: 'udp6', ip: MDNS_IPV6, port, interface: `::%${this.iface.name}`, reuseAddr: true, loopback: true, socket }
+        : { type: 'udp4', ip: MDNS_IPV4, port, interface: this.iface.address, bind: '0.0.0.0', reuseAddr: true, loopback: true, socket },
     )
     this.mdns = mdns
     // one error listener for the socket's whole life: multicast-dns emits a failed bind twice
@@ -139,6 +173,7 @@ class Endpoint {
       throw err
     }
     phase = 'open'
+    enlargeReceiveBuffer(socket)
     mdns.on('warning', (err: NodeJS.ErrnoException) => {
       if (DENIED.has(err.code ?? '')) this.owner.socketError(this, 'join', err)
       else this.owner.debug('warning on %s: %s', this.label, err.message)
@@ -172,6 +207,7 @@ class Endpoint {
       })
       socket.setMulticastInterface(v6 ? `::%${this.iface.name}` : this.iface.address)
       socket.setMulticastLoopback(true)
+      enlargeReceiveBuffer(socket)
       this.oneShot = socket
       this.oneShotTarget = { port, address: v6 ? `${MDNS_IPV6}%${this.iface.name}` : MDNS_IPV4 }
     } catch (err) {
@@ -237,6 +273,8 @@ class Endpoint {
 interface KnownPeer {
   id: string
   publicKey: Uint8Array
+  /** The key as advertised (base64): compared, never re-decoded. */
+  key: string
   version: number
   groupTag: string
   port: number
@@ -251,6 +289,8 @@ interface KnownPeer {
 
 export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Discovery {
   private ad: Advertisement
+  /** Our public key in base64, as advertised. */
+  private ownKey: string
   private readonly type: string
   private readonly log: Logger
   private readonly table: PeerTable
@@ -270,6 +310,7 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
   ) {
     super()
     this.ad = { ...init.advertisement }
+    this.ownKey = Buffer.from(this.ad.publicKey).toString('base64')
     this.type = init.serviceType ?? (init.app !== undefined ? `_${init.app}._udp` : DEFAULT_SERVICE_TYPE)
     if (!isServiceType(this.type)) {
       throw new InvalidDiscoveryOptionsError(`"${this.type}" is not a DNS-SD service type: use _name._udp with 1-15 letters, digits or dashes (app names likewise)`)
@@ -401,6 +442,7 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
 
   async update(advertisement: Partial<Advertisement>): Promise<void> {
     this.ad = { ...this.ad, ...advertisement, id: this.ad.id }
+    this.ownKey = Buffer.from(this.ad.publicKey).toString('base64')
     if (this.state === 'running') this.announceAll()
   }
 
@@ -559,7 +601,7 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
   // ---- receiving --------------------------------------------------------------
 
   onQuery(packet: Packet, rinfo: RemoteInfo, ep: Endpoint): void {
-    if (this.state !== 'running' || !this.fromLink(rinfo, ep)) return
+    if (this.state !== 'running' || !ep.onLink(rinfo.address)) return
     const service = serviceDomain(this.type)
     const instance = instanceDomain(this.ad.id, this.type)
     const host = `${this.ad.id}.local`
@@ -582,28 +624,21 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
     this.after(Math.random() * RESPONSE_JITTER_MS, () => this.announce(ep), true)
   }
 
-  /** RFC 6762 §11: only datagrams from our own link count (see {@link onLink}). */
-  private fromLink(rinfo: RemoteInfo, ep: Endpoint): boolean {
-    if (onLink(ep.iface, rinfo.address)) return true
-    this.log.trace('ignoring a packet from %s on %s: not on that link', rinfo.address, ep.label)
-    return false
-  }
-
   onResponse(packet: Packet, rinfo: RemoteInfo, ep: Endpoint): void {
-    if (this.state !== 'running' || !this.fromLink(rinfo, ep)) return
+    if (this.state !== 'running' || !ep.onLink(rinfo.address)) return
     const now = Date.now()
     for (const report of parseResponse(packet, this.type)) {
       const fields = advertisedFields(report.id, report.txt)
       if (report.id === this.ad.id) {
         // someone else claims our id: say so, never adopt it
-        if (fields !== undefined && !equalBytes(fields.publicKey, this.ad.publicKey)) this.conflict(this.ad.id, this.ad.publicKey, fields.publicKey, rinfo)
+        if (fields !== undefined && fields.key !== this.ownKey) this.conflict(this.ad.id, this.ad.publicKey, fields.publicKey, rinfo)
         continue
       }
       let peer = this.known.get(report.id)
       if (report.goodbye) {
         if (peer === undefined) continue
         // a goodbye signed with another key is not the peer leaving
-        if (fields !== undefined && !equalBytes(fields.publicKey, peer.publicKey)) {
+        if (fields !== undefined && fields.key !== peer.key) {
           this.conflict(peer.id, peer.publicKey, fields.publicKey, rinfo)
           continue
         }
@@ -623,7 +658,7 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
         }
         continue
       }
-      if (peer !== undefined && fields !== undefined && !equalBytes(fields.publicKey, peer.publicKey)) {
+      if (peer !== undefined && fields !== undefined && fields.key !== peer.key) {
         this.conflict(peer.id, peer.publicKey, fields.publicKey, rinfo)
         continue
       }
@@ -672,6 +707,7 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
    * address is thus seen at the new one only, about a second later.
    */
   private flushAddresses(peer: KnownPeer, records: Array<{ family: 4 | 6; flush: boolean }>, announced: Set<string>, ep: Endpoint, now: number): void {
+    if (peer.addresses.size <= announced.size) return // nothing beyond what was just announced
     const families = new Set(records.filter((r) => r.flush).map((r) => r.family))
     for (const [key, entry] of peer.addresses) {
       if (announced.has(key) || !families.has(entry.address.family) || entry.address.iface !== ep.iface.name) continue

@@ -71,13 +71,16 @@ export function advertisementPacket(ad: Advertisement, type: string, addresses: 
  * left out simply answer.
  */
 export function browseQuery(type: string, known: Array<{ id: string; ttl: number }>, maxBytes: number): Packet & { questions: NonNullable<Packet['questions']>; answers: Answer[] } {
-  const packet = { type: 'query' as const, questions: [{ name: serviceDomain(type), type: 'PTR' as const }], answers: [] as Answer[] }
+  const service = serviceDomain(type)
+  const packet = { type: 'query' as const, questions: [{ name: service, type: 'PTR' as const }], answers: [] as Answer[] }
+  // dns-packet writes names uncompressed: a name takes its length + 2 bytes; an answer adds type, class, TTL and length (10)
+  const nameBytes = (name: string): number => Buffer.byteLength(name) + 2
   let size = dnsPacket.encodingLength(packet)
   for (const k of known) {
-    const answer: Answer = { name: serviceDomain(type), type: 'PTR', ttl: k.ttl, data: instanceDomain(k.id, type) }
-    const more = dnsPacket.encodingLength({ type: 'query', answers: [answer] }) - 12
+    const data = instanceDomain(k.id, type)
+    const more = nameBytes(service) + 10 + nameBytes(data)
     if (size + more > maxBytes) break
-    packet.answers.push(answer)
+    packet.answers.push({ name: service, type: 'PTR', ttl: k.ttl, data })
     size += more
   }
   return packet
@@ -168,17 +171,39 @@ export function parseResponse(packet: Packet, type: string): InstanceReport[] {
   return [...reports.values()]
 }
 
+/** What a valid meshkit TXT record advertises. `key`: the public key as advertised (base64), cheap to compare. */
+export interface AdvertisedFields {
+  publicKey: Uint8Array
+  key: string
+  version: number
+  groupTag: string
+}
+
+/** Decoded keys by their base64 text: every peer re-announces the same key every few seconds. */
+const decodedKeys = new Map<string, Uint8Array>()
+
+function decodeKey(b64: string): Uint8Array | undefined {
+  let bytes = decodedKeys.get(b64)
+  if (bytes === undefined) {
+    bytes = new Uint8Array(Buffer.from(b64, 'base64'))
+    if (bytes.length !== 32) return undefined
+    if (decodedKeys.size >= 1024) decodedKeys.clear()
+    decodedKeys.set(b64, bytes)
+  }
+  return bytes
+}
+
 /** The advertised fields of a TXT map, validated; `undefined` if anything required is missing or wrong. */
-export function advertisedFields(id: string, txt: Map<string, string> | undefined): { publicKey: Uint8Array; version: number; groupTag: string } | undefined {
+export function advertisedFields(id: string, txt: Map<string, string> | undefined): AdvertisedFields | undefined {
   if (txt === undefined) return undefined
   if (txt.get('id')?.toLowerCase() !== id) return undefined
-  const pk = txt.get('pk')
-  if (pk === undefined || !/^[A-Za-z0-9+/]{43}=$/.test(pk)) return undefined
-  const publicKey = Uint8Array.from(Buffer.from(pk, 'base64'))
-  if (publicKey.length !== 32) return undefined
+  const key = txt.get('pk')
+  if (key === undefined || !/^[A-Za-z0-9+/]{43}=$/.test(key)) return undefined
+  const publicKey = decodeKey(key)
+  if (publicKey === undefined) return undefined
   const version = Number(txt.get('v'))
   if (!Number.isSafeInteger(version) || version < 0) return undefined
   const groupTag = txt.get('g')
   if (groupTag === undefined || groupTag.length === 0 || groupTag.length > 64) return undefined
-  return { publicKey, version, groupTag }
+  return { publicKey, key, version, groupTag }
 }

@@ -19,7 +19,7 @@ describe('DNS-SD records', () => {
       ['10.0.0.5', 4],
       ['fe80::1', 6],
     ])
-    expect(advertisedFields(ad.id, report?.txt)).toEqual({ publicKey: ad.publicKey, version: 1, groupTag: ad.groupTag })
+    expect(advertisedFields(ad.id, report?.txt)).toEqual({ publicKey: ad.publicKey, key: Buffer.from(ad.publicKey).toString('base64'), version: 1, groupTag: ad.groupTag })
   })
 
   test('a goodbye is the same records with TTL 0', () => {
@@ -145,13 +145,13 @@ describe('service types and interfaces', () => {
     expect(onLink(v6, 'fe80::2%wlan0')).toBe(false)
   })
 
-  test('a browse query carries known answers only as far as one unfragmented packet allows', () => {
-    const known = Array.from({ length: 100 }, (_, i) => ({ id: `6f9619ff-8b86-4011-b42d-00c04fc9${String(i).padStart(4, '0')}`, ttl: 6 }))
+  test('a browse query carries known answers only as far as one mDNS packet allows', () => {
+    const known = Array.from({ length: 200 }, (_, i) => ({ id: `6f9619ff-8b86-4011-b42d-00c04fc9${String(i).padStart(4, '0')}`, ttl: 6 }))
     const few = browseQuery(TYPE, known.slice(0, 3), MAX_QUERY_BYTES)
     expect(few.answers.map((a) => (a as { data?: unknown }).data)).toEqual(known.slice(0, 3).map((k) => `${k.id}._meshkit._udp.local`))
     const many = browseQuery(TYPE, known, MAX_QUERY_BYTES)
     expect(many.answers.length).toBeGreaterThan(3)
-    expect(many.answers.length).toBeLessThan(100)
+    expect(many.answers.length).toBeLessThan(200)
     expect(dnsPacket.encode(many).length).toBeLessThanOrEqual(MAX_QUERY_BYTES)
     expect(dnsPacket.encode(browseQuery(TYPE, known.slice(0, many.answers.length + 1), MAX_QUERY_BYTES)).length).toBeLessThanOrEqual(MAX_QUERY_BYTES)
   })
