@@ -263,10 +263,14 @@ class Endpoint {
     this.oneShot = undefined
     const mdns = this.mdns
     this.mdns = undefined
+    if (oneShot === undefined && mdns === undefined) return
     await Promise.all([
       oneShot !== undefined ? new Promise<void>((resolve) => oneShot.close(() => resolve())) : undefined,
       mdns !== undefined ? new Promise<void>((resolve) => mdns.destroy(() => resolve())) : undefined,
     ])
+    // node calls back before libuv has released the handle (that happens in the loop's close
+    // phase): resolve only once it is gone, so nothing of ours is alive when stop() resolves
+    for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve))
   }
 }
 

@@ -133,11 +133,14 @@ describe('mDNS discovery on loopback', () => {
     const lost = new Promise((r) => d.on('peer:lost', r))
     const result = await inFreshProcess(`
       const discovery = mdnsDiscovery({ advertisement: ad(), loopbackOnly: true, mdnsPort: ${port}, serviceType: '${type}' })
-      discovery.on('peer:found', async () => { await discovery.stop(); out('stopped') })
+      discovery.on('peer:found', async () => {
+        await discovery.stop()
+        out('sockets left: ' + process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length)
+      })
       await discovery.start()
       // stop() must leave nothing alive: the process exits by itself
     `)
-    expect(result).toEqual({ code: 0, out: ['stopped'] })
+    expect(result).toEqual({ code: 0, out: ['sockets left: 0'] })
     expect(await lost).toMatchObject({ reason: 'goodbye' })
   })
 
