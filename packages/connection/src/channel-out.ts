@@ -163,6 +163,18 @@ export class OutboundChannel {
     this.queuedBytes = 0
   }
 
+  /** Writes now if the fast path allows (nothing queued, credit available); false otherwise. */
+  trySend(payload: Uint8Array): boolean {
+    const writer = this.writer
+    if (this.queue.length > 0 || writer === undefined || payload.length > this.maxMessage) return false
+    const size = frameSize(this.seq, payload.length)
+    if (!writer.canWrite(size)) return false
+    writer.writeData(this.seq++, payload, size)
+    this.messagesSent++
+    this.bytesSent += payload.length
+    return true
+  }
+
   send(payload: Uint8Array, signal?: AbortSignal, ifReady = false): Promise<void> {
     const max = this.maxMessage
     if (payload.length > max) return Promise.reject(new MessageTooLargeError(payload.length, max))

@@ -123,6 +123,12 @@ export interface ConnectionLayer extends EventEmitter<ConnectionLayerEvents> {
   peer: (id: string) => PeerInfo | undefined
   connectedPeers: () => string[]
   send: (peerId: string, channel: string, payload: Uint8Array, options?: SendOptions) => Promise<void>
+  /**
+   * Writes at once when nothing waits and credit is available, without
+   * allocating a promise (the hot path of broadcasts); returns false otherwise,
+   * and the caller uses `send()`.
+   */
+  trySend: (peerId: string, channel: string, payload: Uint8Array) => boolean
   /** Delivers the channel's messages to `handler`; returns the function that unregisters it. */
   handle: (channel: string, handler: ChannelHandler) => () => void
   /**
@@ -182,6 +188,8 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
   private readonly handlers = new Map<string, ChannelHandler>()
   private readonly validChannels = new Set<string>()
   private unknownHandler: ChannelHandler | undefined
+  /** connectedPeers(), recomputed after any change (the hot path of broadcasts reads it). */
+  private connectedCache: string[] | undefined
   private readonly subject = new BehaviorSubject<ReadonlyMap<string, PeerInfo>>(new Map())
   private changeQueued = false
   private readonly peerContext: PeerContext
@@ -266,6 +274,7 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
   }
 
   private changed(): void {
+    this.connectedCache = undefined
     if (this.changeQueued) return
     this.changeQueued = true
     queueMicrotask(() => {
@@ -429,7 +438,8 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
   }
 
   connectedPeers(): string[] {
-    return [...this.peerMap.values()].filter((p) => p.active !== undefined).map((p) => p.id)
+    this.connectedCache ??= [...this.peerMap.values()].filter((p) => p.active !== undefined).map((p) => p.id)
+    return this.connectedCache
   }
 
   stats(peerId: string): PeerStats | undefined {
@@ -466,6 +476,11 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
     } catch (err) {
       return Promise.reject(err as Error)
     }
+  }
+
+  trySend(peerId: string, channel: string, payload: Uint8Array): boolean {
+    if (!this.running || !(payload instanceof Uint8Array) || !this.validChannels.has(channel)) return false
+    return this.peerMap.get(peerId)?.trySend(channel, payload) ?? false
   }
 
   handle(channel: string, handler: ChannelHandler): () => void {

@@ -178,8 +178,8 @@ export class Peer {
     if (reconnect) this.reconnects++
     this.everConnected = true
     for (const ch of this.outbound.values()) ch.attach(session)
+    this.ctx.emit.changed() // first: listeners of peer:connected see it in connectedPeers()
     this.ctx.emit.connected(this, session, reconnect)
-    this.ctx.emit.changed()
   }
 
   /** The peer restarted: its old channel sequences are meaningless now. */
@@ -206,8 +206,8 @@ export class Peer {
     this.active = undefined
     this.lastReason = reason
     for (const ch of this.outbound.values()) ch.detach(reason)
-    this.ctx.emit.disconnected(this, session, reason, error)
     this.ctx.emit.changed()
+    this.ctx.emit.disconnected(this, session, reason, error)
   }
 
   onSessionClosed(session: Session, reason: CloseReason, error?: Error): void {
@@ -252,6 +252,12 @@ export class Peer {
   /** A handler was registered: deliver what waited for it. */
   kick(channel: string): void {
     this.inbound.get(channel)?.kick()
+  }
+
+  /** Writes at once if possible (connected, channel open, credit); false otherwise. */
+  trySend(channel: string, payload: Uint8Array): boolean {
+    if (this.active === undefined || this.active.state !== 'active') return false
+    return this.outbound.get(channel)?.trySend(payload) ?? false
   }
 
   send(channel: string, payload: Uint8Array, signal?: AbortSignal, ifReady = false): Promise<void> {

@@ -419,7 +419,13 @@ class MeshImpl extends EventEmitter<MeshEvents> implements Mesh {
     return this.running('send()').messaging.send(peerId, channel, payload, options)
   }
 
-  readonly broadcast: Messaging['broadcast'] = async (channel, payload, options) => this.running('broadcast()').messaging.broadcast(channel, payload, options)
+  readonly broadcast: Messaging['broadcast'] = (channel, payload, options) => {
+    try {
+      return this.running('broadcast()').messaging.broadcast(channel, payload, options)
+    } catch (err) {
+      return Promise.reject(err as Error)
+    }
+  }
 
   async request<T = unknown>(peerId: string, channel: string, payload: unknown, options?: RequestOptions): Promise<T> {
     return this.running('request()').messaging.request<T>(peerId, channel, payload, options)

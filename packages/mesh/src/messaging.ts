@@ -6,7 +6,7 @@
 import { assertChannelName, WouldBlockError, type ChannelMessage, type ConnectionLayer } from '@meshkit/connection'
 import { NotLeaderError as ElectionNotLeaderError, type Election } from '@meshkit/election'
 import type { Logger } from '@meshkit/log'
-import { filter, Observable, Subject } from 'rxjs'
+import { Observable } from 'rxjs'
 import { decodeBody, decodeEnvelope, encodeBody, encodeEnvelope, Kind, type Envelope } from './codec.js'
 import { DEFAULT_REQUEST_TIMEOUT_MS, RELIABLE_ACK_DELAY_MS, RELIABLE_ACK_EVERY } from './constants.js'
 import {
@@ -58,8 +58,10 @@ interface Iter {
 interface ChannelState {
   name: string
   options: Required<ChannelOptions>
-  subject: Subject<MeshMessage>
-  rxSubscribers: number
+  /** Observable subscribers (a plain set: rxjs Subject.next copies its observer list per message). */
+  listeners: Set<(m: MeshMessage) => void>
+  /** Completes the observables when the mesh stops. */
+  closers: Set<() => void>
   iterators: Set<Iter>
   backlog: MeshMessage[]
   backlogRoom: Array<() => void>
@@ -140,8 +142,8 @@ export class Messaging {
     state = {
       name,
       options: { reliable: declared?.reliable ?? false, broadcast: declared?.broadcast ?? 'wait' },
-      subject: new Subject<MeshMessage>(),
-      rxSubscribers: 0,
+      listeners: new Set(),
+      closers: new Set(),
       iterators: new Set(),
       backlog: [],
       backlogRoom: [],
@@ -193,12 +195,12 @@ export class Messaging {
   /** Hands a message to the app; returns a promise while the app is not keeping up (backpressure). */
   private deliver(state: ChannelState, message: MeshMessage): void | Promise<void> {
     this.onMessage(message)
-    if (state.rxSubscribers === 0 && state.iterators.size === 0) {
+    if (state.listeners.size === 0 && state.iterators.size === 0) {
       state.backlog.push(message)
       if (state.backlog.length >= this.opts.backlogMessages) return new Promise((resolve) => state.backlogRoom.push(resolve))
       return
     }
-    state.subject.next(message)
+    for (const fn of state.listeners) fn(message)
     let full: Promise<void> | undefined
     for (const it of state.iterators) {
       if (!it.filter(message)) continue
@@ -217,7 +219,7 @@ export class Messaging {
   }
 
   private deliverToReaders(state: ChannelState, message: MeshMessage): void {
-    state.subject.next(message)
+    for (const fn of state.listeners) fn(message)
     for (const it of state.iterators) {
       if (!it.filter(message)) continue
       it.queue.push(message)
@@ -233,13 +235,16 @@ export class Messaging {
   messages$ = (channel: string, options: MessagesOptions = {}): Observable<MeshMessage> => {
     const state = this.ensure(channel)
     const keep = this.filterFor(options)
+    const all = options.currentLeaderOnly !== true
     return new Observable<MeshMessage>((subscriber) => {
-      const sub = state.subject.pipe(filter(keep)).subscribe(subscriber)
-      state.rxSubscribers++
+      const fn = all ? (m: MeshMessage): void => subscriber.next(m) : (m: MeshMessage): void => void (keep(m) && subscriber.next(m))
+      state.listeners.add(fn)
       if (state.backlog.length > 0) this.flushBacklog(state)
+      const onClose = (): void => subscriber.complete()
+      state.closers.add(onClose)
       return () => {
-        sub.unsubscribe()
-        state.rxSubscribers--
+        state.listeners.delete(fn)
+        state.closers.delete(onClose)
       }
     })
   }
@@ -304,15 +309,25 @@ export class Messaging {
     await this.layer.send(peerId, channel, encodeEnvelope({ kind: Kind.Data, body, msgpack, ...(term !== undefined ? { term } : {}) }), { ...(options.signal !== undefined ? { signal: options.signal } : {}) })
   }
 
-  async broadcast(channel: string, payload: unknown, options: SendOptions = {}): Promise<BroadcastReport> {
-    const state = this.ensure(channel)
-    const term = this.stamp(options)
-    const { body, msgpack } = encodeBody(payload)
+  broadcast(channel: string, payload: unknown, options: SendOptions = {}): Promise<BroadcastReport> {
+    // Not async: a broadcast is the hot path. Peers whose message can be written
+    // at once cost no promise; only those that must wait (or fail) do.
+    let state: ChannelState
+    let term: number | undefined
+    let encoded: { body: Uint8Array; msgpack: boolean }
+    try {
+      state = this.ensure(channel)
+      term = this.stamp(options)
+      encoded = encodeBody(payload)
+    } catch (err) {
+      return Promise.reject(err as Error)
+    }
+    const { body, msgpack } = encoded
     const report: BroadcastReport = { delivered: [], skipped: [], failed: [] }
     const connected = this.layer.connectedPeers()
     if (state.options.reliable) {
       const targets = new Set([...connected, ...state.outboxes.keys()])
-      await Promise.all(
+      return Promise.all(
         [...targets].map(async (peerId) => {
           try {
             await this.sendReliable(state, peerId, body, msgpack, term, options.signal, state.options.broadcast === 'skip')
@@ -321,23 +336,26 @@ export class Messaging {
             report.failed.push({ peerId, error: err as Error })
           }
         }),
-      )
-      return report
+      ).then(() => report)
     }
     const bytes = encodeEnvelope({ kind: Kind.Data, body, msgpack, ...(term !== undefined ? { term } : {}) })
-    const ifReady = state.options.broadcast === 'skip'
-    await Promise.all(
-      connected.map(async (peerId) => {
-        try {
-          await this.layer.send(peerId, channel, bytes, { ifReady, ...(options.signal !== undefined ? { signal: options.signal } : {}) })
-          report.delivered.push(peerId)
-        } catch (err) {
+    const skip = state.options.broadcast === 'skip'
+    let waits: Array<Promise<void>> | undefined
+    for (const peerId of connected) {
+      if (this.layer.trySend(peerId, channel, bytes)) {
+        report.delivered.push(peerId)
+        continue
+      }
+      const sending = this.layer.send(peerId, channel, bytes, { ifReady: skip, ...(options.signal !== undefined ? { signal: options.signal } : {}) }).then(
+        () => void report.delivered.push(peerId),
+        (err: unknown) => {
           if (err instanceof WouldBlockError) report.skipped.push(peerId)
           else report.failed.push({ peerId, error: err as Error })
-        }
-      }),
-    )
-    return report
+        },
+      )
+      ;(waits ??= []).push(sending)
+    }
+    return waits === undefined ? Promise.resolve(report) : Promise.all(waits).then(() => report)
   }
 
   // ---- reliable -------------------------------------------------------------
@@ -527,7 +545,7 @@ export class Messaging {
     this.pending.clear()
     for (const state of this.channels.values()) {
       state.unregister()
-      state.subject.complete()
+      for (const close of [...state.closers]) close()
       for (const slot of state.inboxes.values()) if (slot.timer !== undefined) clearTimeout(slot.timer)
       for (const it of state.iterators) it.wake?.()
       for (const r of state.backlogRoom.splice(0)) r()
