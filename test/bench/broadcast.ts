@@ -4,7 +4,10 @@
  * mesh API, and in the same run the same fan-out written directly on bare
  * libp2p QUIC streams.
  *
- * bcast_per_s / raw_bcast_per_s   broadcasts per second until every peer has all of them
+ * bcast_per_s / raw_bcast_per_s   broadcasts per second until every peer has all of them; raw:
+ *                                 varint length-prefixed on bare streams, split into messages at the receiver
+ * raw_bytepipe_bcast_per_s        the same bytes as an unframed pipe the receiver only counts (no messages)
+ * cpu_us_per_bcast / raw_...      CPU time of all processes (sender and receivers) per broadcast
  * lat_p50_us / lat_p99_us         one broadcast until every peer has answered it (fan-out round trip)
  * raw_lat_p50_us                  the same on bare streams
  */
@@ -18,6 +21,7 @@ import { silentLogger } from '@meshkit/log'
 import { createMesh, generateGroupSecret } from '@meshkit/mesh'
 import { spawnJsonProcess } from '@meshkit/testing'
 import { createLibp2p } from 'libp2p'
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs, printResult, progress, round, summary } from './_util.js'
 
@@ -34,7 +38,7 @@ interface Peer {
   raw: string[]
 }
 
-const procs = Array.from({ length: N - 1 }, () => spawnJsonProcess(resolve(import.meta.dirname, '_broadcast-peer.ts'), [secret], { nodeArgs: ['--import', 'tsx'] }))
+const procs = Array.from({ length: N - 1 }, () => spawnJsonProcess(resolve(import.meta.dirname, '_broadcast-peer.ts'), [secret], { nodeArgs: ['--import', 'tsx', ...(process.env.BENCH_PROFILE_DIR !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [])] }))
 try {
   const peers = (await Promise.all(procs.map((p) => p.waitFor('ready', () => true, 60_000)))) as unknown as Peer[]
   const mesh = await createMesh({ group: { secret }, storage: 'memory', discovery: 'none', loopbackOnly: true, election: { manualOnly: true }, logger: silentLogger() })
@@ -91,31 +95,47 @@ try {
   // --- throughput (interleaved rounds) ------------------------------------------
   let finished = 0
   let allFinished: (() => void) | undefined
-  mesh.messages$('done').subscribe(() => ++finished === N - 1 && allFinished?.())
+  let roundNo = 0
+  mesh.messages$('done').subscribe((m) => m.payload === roundNo && ++finished === N - 1 && allFinished?.())
   const meshRun = async (): Promise<number> => {
-    await Promise.all(peers.map((p) => mesh.send(p.id, 'ctl', COUNT)))
+    roundNo++
+    const data = new Uint8Array(100)
+    data[0] = roundNo
     finished = 0
     const done = new Promise<void>((r) => (allFinished = r))
+    await Promise.all(peers.map((p) => mesh.send(p.id, 'ctl', { round: roundNo, count: COUNT })))
     const t0 = performance.now()
     let last: Promise<unknown> = Promise.resolve()
     for (let i = 0; i < COUNT; i++) {
-      last = mesh.broadcast('bench', payload)
+      last = mesh.broadcast('bench', data)
       if ((i & 63) === 0) await last // follow the slowest peer's window
     }
     await last
     await done
     return (COUNT / (performance.now() - t0)) * 1000
   }
-  const rawRun = async (): Promise<number> => {
-    const streams: Stream[] = await Promise.all(rawConns.map((c) => c.newStream('/bench/sink/1')))
+  /**
+   * The same fan-out on bare streams. `framed`: each message gets a varint
+   * length prefix and the receiver splits the stream into messages (what an
+   * application must do at least); otherwise a byte pipe the receiver only
+   * counts (no messages at all: the floor).
+   */
+  const rawRun = async (framed: boolean): Promise<number> => {
+    const streams: Stream[] = await Promise.all(rawConns.map((c) => c.newStream(framed ? '/bench/lp-sink/1' : '/bench/sink/1')))
     const done = Promise.all(streams.map((s) => new Promise<void>((r) => s.addEventListener('message', () => r(), { once: true }))))
     const header = new Uint8Array(8)
-    new DataView(header.buffer).setBigUint64(0, BigInt(COUNT * 100))
+    new DataView(header.buffer).setBigUint64(0, BigInt(framed ? COUNT : COUNT * 100))
     const t0 = performance.now()
     for (const s of streams) s.send(header)
     for (let i = 0; i < COUNT; i++) {
+      let message = payload
+      if (framed) {
+        message = new Uint8Array(1 + payload.length)
+        message[0] = payload.length
+        message.set(payload, 1)
+      }
       for (const s of streams) {
-        if (!s.send(payload) && s.writeBufferLength > 1024 * 1024) await new Promise((r) => s.addEventListener('drain', r, { once: true }))
+        if (!s.send(message) && s.writeBufferLength > 1024 * 1024) await new Promise((r) => s.addEventListener('drain', r, { once: true }))
       }
     }
     await done
@@ -123,15 +143,35 @@ try {
     await Promise.all(streams.map((s) => s.close()))
     return rate
   }
+  // CPU time of every process of the run (sender and receivers), in ms: on a
+  // shared 2-core machine the receivers compete with the sender for the cores.
+  const pids = [process.pid, ...procs.map((p) => p.child.pid!)]
+  const cpuMs = (only?: number): number =>
+    (only !== undefined ? [only] : pids).reduce((sum, pid) => {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+      return sum + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // utime + stime, in clock ticks (100 Hz)
+    }, 0)
+  const cpu = { mesh: 0, raw: 0, meshSender: 0, rawSender: 0 }
+  const timed = async (key: 'mesh' | 'raw', run: () => Promise<number>): Promise<number> => {
+    const before = cpuMs()
+    const self = cpuMs(process.pid)
+    const rate = await run()
+    cpu[key] += cpuMs() - before
+    cpu[key === 'mesh' ? 'meshSender' : 'rawSender'] += cpuMs(process.pid) - self
+    return rate
+  }
   const meshRates: number[] = []
   const rawRates: number[] = []
+  const byteRates: number[] = []
   // one round each to warm up the JIT (not counted)
   await meshRun()
-  await rawRun()
+  await rawRun(true)
+  await rawRun(false)
   for (let r = 0; r < ROUNDS; r++) {
-    meshRates.push(await meshRun())
-    rawRates.push(await rawRun())
-    progress(`round ${r}: mesh ${Math.round(meshRates.at(-1)!)} bcast/s, raw ${Math.round(rawRates.at(-1)!)} bcast/s`)
+    meshRates.push(await timed('mesh', meshRun))
+    rawRates.push(await timed('raw', () => rawRun(true)))
+    byteRates.push(await rawRun(false))
+    progress(`round ${r}: mesh ${Math.round(meshRates.at(-1)!)} bcast/s, raw (length-prefixed) ${Math.round(rawRates.at(-1)!)}, raw byte pipe ${Math.round(byteRates.at(-1)!)}`)
   }
   const ml = summary(meshLat)
   const result = {
@@ -139,9 +179,14 @@ try {
     payload_bytes: 100,
     bcast_per_s: Math.round(summary(meshRates).p50),
     raw_bcast_per_s: Math.round(summary(rawRates).p50),
+    raw_bytepipe_bcast_per_s: Math.round(summary(byteRates).p50),
     lat_p50_us: round(ml.p50 * 1000),
     lat_p99_us: round(ml.p99 * 1000),
     raw_lat_p50_us: round(summary(rawLat).p50 * 1000),
+    cpu_us_per_bcast: round((cpu.mesh * 1000) / (COUNT * ROUNDS)),
+    raw_cpu_us_per_bcast: round((cpu.raw * 1000) / (COUNT * ROUNDS)),
+    sender_cpu_us_per_bcast: round((cpu.meshSender * 1000) / (COUNT * ROUNDS)),
+    raw_sender_cpu_us_per_bcast: round((cpu.rawSender * 1000) / (COUNT * ROUNDS)),
   }
   await mesh.stop()
   await raw.stop()
