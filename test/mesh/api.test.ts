@@ -92,6 +92,26 @@ describe('messaging', () => {
     expect((await got).payload).toBe('from the accepting side')
   })
 
+  test("the 'message' event sees every delivered message, of every channel", async () => {
+    tm = await createTestMesh(2)
+    await tm.waitForFullMesh()
+    const [a, b] = tm.meshes as [NonNullable<TestMesh['meshes'][0]>, NonNullable<TestMesh['meshes'][0]>]
+    const seen: Array<[string, unknown]> = []
+    const both = new Promise<void>((resolve) =>
+      b.on('message', (m) => {
+        seen.push([m.channel, m.payload])
+        if (seen.length === 2) resolve()
+      }),
+    )
+    await a.send(b.id, 'one', 1)
+    await a.broadcast('two', 'x')
+    await both
+    expect(seen.sort()).toEqual([
+      ['one', 1],
+      ['two', 'x'],
+    ])
+  })
+
   test('messages sent before anyone subscribed wait for the first reader', async () => {
     tm = await createTestMesh(2)
     await tm.waitForFullMesh()

@@ -219,6 +219,9 @@ class MeshImpl extends EventEmitter<MeshEvents> implements Mesh {
     this.leaderSubject.next(election.leader)
 
     this.messaging = new Messaging(layer, election, o, (err) => this.reportError(err), this.log)
+    this.messaging.onMessage = (m) => {
+      if (this.listenerCount('message') > 0) this.safeEmit('message', m)
+    }
 
     const advertisement = { id: identity.id, publicKey: identity.publicKey, port: layer.port, version: PROTOCOL_VERSION, groupTag: group.tag }
     if (o.peers.length > 0) {
