@@ -65,6 +65,11 @@ export interface DiscoveryEvents {
   'peer:updated': (peer: DiscoveredPeer) => void
   'peer:lost': (event: PeerLostEvent) => void
   'peer:conflict': (event: PeerConflictEvent) => void
+  /**
+   * A device of the same app but another group was heard and ignored (before
+   * any dial): usually a different group secret. For diagnostics (`meshkit doctor`).
+   */
+  'peer:foreign': (event: { id: string; groupTag: string; version: number; address: string }) => void
   /** A non-fatal problem (an interface refusing multicast, a vanished route): typed, never thrown. */
   error: (error: Error) => void
 }

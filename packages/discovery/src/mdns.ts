@@ -656,6 +656,7 @@ export class MdnsDiscovery extends EventEmitter<DiscoveryEvents> implements Disc
       }
       if (fields !== undefined && fields.groupTag !== this.ad.groupTag) {
         this.log('ignoring %s: group %s is not ours', report.id, fields.groupTag)
+        if (this.listenerCount('peer:foreign') > 0) this.emit('peer:foreign', { id: report.id, groupTag: fields.groupTag, version: fields.version, address: rinfo.address })
         if (peer !== undefined) {
           this.known.delete(report.id)
           this.table.remove(report.id, 'removed')
