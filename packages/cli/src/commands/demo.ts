@@ -72,7 +72,7 @@ export async function demo(inv: Invocation, io: Io, signal: AbortSignal): Promis
     const since = devices.map((d) => d.proc.events.length)
     const sent = Date.now()
     await command(sender, { cmd: 'broadcast', channel: 'demo', payload: `hello from ${sender.name}` })
-    await Promise.all(devices.filter((d) => d !== sender).map((d, i) => d.proc.waitFor('msg', (e) => e.from === sender.id, STEP_TIMEOUT_MS, since[i])))
+    await Promise.all(devices.filter((d) => d !== sender).map((d) => d.proc.waitFor('msg', (e) => e.from === sender.id, STEP_TIMEOUT_MS, since[devices.indexOf(d)])))
     step(`broadcast: ${sender.name} said hello, the ${n - 1} others got it once each (${Date.now() - sent} ms)`, { ev: 'broadcast', from: sender.id })
 
     // takeover
