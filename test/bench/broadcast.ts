@@ -38,7 +38,7 @@ interface Peer {
   raw: string[]
 }
 
-const procs = Array.from({ length: N - 1 }, () => spawnJsonProcess(resolve(import.meta.dirname, '_broadcast-peer.ts'), [secret], { nodeArgs: ['--import', 'tsx', ...(process.env.BENCH_PROFILE_DIR !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [])] }))
+const procs = Array.from({ length: N - 1 }, () => spawnJsonProcess(resolve(import.meta.dirname, '_broadcast-peer.ts'), [secret], { nodeArgs: ['--import', 'tsx', ...(process.env.BENCH_PEER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])] }))
 try {
   const peers = (await Promise.all(procs.map((p) => p.waitFor('ready', () => true, 60_000)))) as unknown as Peer[]
   const mesh = await createMesh({ group: { secret }, storage: 'memory', discovery: 'none', loopbackOnly: true, election: { manualOnly: true }, logger: silentLogger() })
@@ -151,11 +151,20 @@ try {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
       return sum + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // utime + stime, in clock ticks (100 Hz)
     }, 0)
+  // UDP datagrams received on this machine (all processes): how the bytes were packed
+  const datagrams = (): number => {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'))
+    const [names, values] = lines.map((l) => l.split(/\s+/))
+    return Number(values![names!.indexOf('InDatagrams')])
+  }
+  const udp = { mesh: 0, raw: 0 }
   const cpu = { mesh: 0, raw: 0, meshSender: 0, rawSender: 0 }
   const timed = async (key: 'mesh' | 'raw', run: () => Promise<number>): Promise<number> => {
     const before = cpuMs()
     const self = cpuMs(process.pid)
+    const d0 = datagrams()
     const rate = await run()
+    udp[key] += datagrams() - d0
     cpu[key] += cpuMs() - before
     cpu[key === 'mesh' ? 'meshSender' : 'rawSender'] += cpuMs(process.pid) - self
     return rate
@@ -164,13 +173,15 @@ try {
   const rawRates: number[] = []
   const byteRates: number[] = []
   // one round each to warm up the JIT (not counted)
-  await meshRun()
-  await rawRun(true)
-  await rawRun(false)
+  // --only mesh|raw: one side only (for profiling one of them)
+  const only = typeof args.only === 'string' ? args.only : undefined
+  if (only !== 'raw') await meshRun()
+  if (only !== 'mesh') await rawRun(true)
+  if (only === undefined) await rawRun(false)
   for (let r = 0; r < ROUNDS; r++) {
-    meshRates.push(await timed('mesh', meshRun))
-    rawRates.push(await timed('raw', () => rawRun(true)))
-    byteRates.push(await rawRun(false))
+    meshRates.push(only === 'raw' ? Number.NaN : await timed('mesh', meshRun))
+    rawRates.push(only === 'mesh' ? Number.NaN : await timed('raw', () => rawRun(true)))
+    byteRates.push(only !== undefined ? Number.NaN : await rawRun(false))
     progress(`round ${r}: mesh ${Math.round(meshRates.at(-1)!)} bcast/s, raw (length-prefixed) ${Math.round(rawRates.at(-1)!)}, raw byte pipe ${Math.round(byteRates.at(-1)!)}`)
   }
   const ml = summary(meshLat)
@@ -185,6 +196,10 @@ try {
     raw_lat_p50_us: round(summary(rawLat).p50 * 1000),
     cpu_us_per_bcast: round((cpu.mesh * 1000) / (COUNT * ROUNDS)),
     raw_cpu_us_per_bcast: round((cpu.raw * 1000) / (COUNT * ROUNDS)),
+    udp_datagrams_per_bcast: round(udp.mesh / (COUNT * ROUNDS), 3),
+    raw_udp_datagrams_per_bcast: round(udp.raw / (COUNT * ROUNDS), 3),
+    recv_cpu_us_per_msg: round(((cpu.mesh - cpu.meshSender) * 1000) / (COUNT * ROUNDS * (N - 1)), 2),
+    raw_recv_cpu_us_per_msg: round(((cpu.raw - cpu.rawSender) * 1000) / (COUNT * ROUNDS * (N - 1)), 2),
     sender_cpu_us_per_bcast: round((cpu.meshSender * 1000) / (COUNT * ROUNDS)),
     raw_sender_cpu_us_per_bcast: round((cpu.rawSender * 1000) / (COUNT * ROUNDS)),
   }
