@@ -1,5 +1,5 @@
 /**
- * Wire forms of the election (docs/protocol/election.md): messages on the
+ * Wire forms of the election (PROTOCOL.md section 8): messages on the
  * `$election` channel, the hello extension and the persisted state, all
  * MessagePack maps with short keys like the rest of meshkit's protocol; and
  * the canonical bytes a claim's signature covers, a fixed binary layout

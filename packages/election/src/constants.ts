@@ -21,7 +21,7 @@
  * reported within the same second and the next rank claims at that moment.
  */
 
-/** Version of the election messages and hello extension (docs/protocol/election.md). */
+/** Version of the election messages and hello extension (PROTOCOL.md section 8). */
 export const ELECTION_PROTOCOL_VERSION = 1
 
 /** The connection-layer channel the election's messages travel on. */

@@ -5,7 +5,7 @@
  * to set, state to persist, views to publish, requests to settle. Two cores fed
  * the same inputs at the same times produce the same outputs.
  *
- * Rules in brief (the full text is docs/protocol/election.md):
+ * Rules in brief (the full text is PROTOCOL.md section 8):
  * - a device accepts at most one claim per term (its vote, persisted before it
  *   is acknowledged); a claim wins by higher term, then smaller leader id;
  * - a claimant leads once every connected peer acknowledged (availability) or

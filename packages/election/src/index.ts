@@ -12,7 +12,7 @@
  *   ({@link identityClaimCrypto} for meshkit identities).
  * - Wire formats: {@link encodeMessage}/{@link decodeMessage},
  *   {@link encodeHello}/{@link decodeHello}, {@link claimSigningBytes}
- *   (docs/protocol/election.md).
+ *   (PROTOCOL.md section 8).
  *
  * @example
  * ```ts

@@ -67,7 +67,7 @@ export interface PeerHello {
   roster?: string[]
 }
 
-/** Messages between election peers (see docs/protocol/election.md). */
+/** Messages between election peers (see PROTOCOL.md section 8). */
 export type ElectionMessage = ClaimMessage | AckMessage | HeartbeatMessage | HandoverMessage
 
 /** A claim, sent by the claimant to every peer, or relayed by anyone as an answer (`reply`). */

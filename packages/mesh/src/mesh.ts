@@ -66,8 +66,11 @@ export interface Mesh extends EventEmitter<MeshEvents> {
   messages: Messaging['messages']
   becomeLeader: (options?: { timeoutMs?: number; signal?: AbortSignal }) => Promise<LeaderView>
   stepDown: (options?: { timeoutMs?: number; signal?: AbortSignal }) => Promise<LeaderView>
-  /** Whether a leader-originated message stamped `term` is current (fencing). */
-  acceptsTerm: (term: number) => boolean
+  /**
+   * Whether a leader-originated message stamped `term` (from `from`, when given) is
+   * current: the term of the leader this device follows, and from that leader (fencing).
+   */
+  acceptsTerm: (term: number, from?: string) => boolean
   /** Connects to a peer at an address, without discovery. */
   addPeer: (address: string | { host: string; port: number; id?: string; publicKey?: Uint8Array }) => void
   stats: () => MeshPeerStats[]
@@ -200,10 +203,10 @@ class MeshImpl extends EventEmitter<MeshEvents> implements Mesh {
       },
       { logger: this.logger },
     ))
-    await layer.start()
+    // wired before the layer starts: a peer may connect the moment it listens
     this.wireLayer(layer)
-
     const link = (this.link = electionLink(layer))
+    await layer.start()
     const crypto = identityClaimCrypto({ identity, credential, groupPublicKey: group.publicKey, publicKeyOf: link.publicKeyOf })
     const election = (this.election = createElection(
       { claimContext: group.tag, ...o.election },
@@ -450,8 +453,8 @@ class MeshImpl extends EventEmitter<MeshEvents> implements Mesh {
     return this.running('stepDown()').election.stepDown(options)
   }
 
-  acceptsTerm(term: number): boolean {
-    return this.election?.accepts(term) ?? false
+  acceptsTerm(term: number, from?: string): boolean {
+    return this.election?.accepts(term, from) ?? false
   }
 
   addPeer(address: string | { host: string; port: number; id?: string; publicKey?: Uint8Array }): void {

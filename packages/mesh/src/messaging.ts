@@ -229,7 +229,7 @@ export class Messaging {
 
   private filterFor(options: MessagesOptions): (m: MeshMessage) => boolean {
     if (options.currentLeaderOnly !== true) return () => true
-    return (m) => m.term !== undefined && this.election.accepts(m.term)
+    return (m) => m.term !== undefined && this.election.accepts(m.term, m.from)
   }
 
   messages$ = (channel: string, options: MessagesOptions = {}): Observable<MeshMessage> => {
