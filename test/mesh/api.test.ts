@@ -112,6 +112,22 @@ describe('messaging', () => {
     ])
   })
 
+  test('createTestMesh: kill() removes a device, the rest elect a new leader; restart() brings it back with the same id', async () => {
+    tm = await createTestMesh(3)
+    await tm.waitForFullMesh()
+    const first = await tm.waitForLeader()
+    const index = tm.meshes.findIndex((m) => m.id === first.id)
+    await tm.kill(index)
+    const next = await tm.waitForLeader()
+    expect(next.id).not.toBe(first.id)
+    expect(next.term).toBeGreaterThan(first.term)
+    const back = await tm.restart(index)
+    expect(back.id).toBe(first.id)
+    await tm.waitForFullMesh()
+    const after = await tm.waitForLeader()
+    expect(after.term).toBeGreaterThanOrEqual(next.term)
+  })
+
   test('messages sent before anyone subscribed wait for the first reader', async () => {
     tm = await createTestMesh(2)
     await tm.waitForFullMesh()

@@ -6,6 +6,7 @@
  */
 import { createMemoryDiscoveryNetwork, memoryDiscovery, type MemoryDiscoveryNetwork } from '@meshkit/discovery'
 import { silentLogger } from '@meshkit/log'
+import { memoryStore, type IdentityStore } from '@meshkit/identity'
 import { createMesh, generateGroupSecret, type LeaderView, type Mesh, type MeshOptions } from '@meshkit/mesh'
 import { randomBytes } from 'node:crypto'
 
@@ -29,6 +30,15 @@ export interface TestMesh {
   heal: () => void
   /** Starts one more mesh in the same group. */
   add: (options?: Partial<MeshOptions>) => Promise<Mesh>
+  /**
+   * Mesh `index` goes away without a discovery goodbye (memory mode: as if it
+   * crashed; its connections close and its leadership is handed over as on
+   * stop). A SIGKILL with no handover at all needs a separate process: see
+   * the mesh-node fixture and the sandbox harness.
+   */
+  kill: (index: number) => Promise<void>
+  /** Starts mesh `index` again with the same identity (same id), after kill() or stop(). */
+  restart: (index: number) => Promise<Mesh>
   stop: () => Promise<void>
 }
 
@@ -47,10 +57,12 @@ export async function createTestMesh(n: number, init: TestMeshOptions = {}): Pro
   const mdnsPort = 20_000 + Math.floor(Math.random() * 30_000)
   const app = `t${randomBytes(4).toString('hex')}`
   const meshes: Mesh[] = []
+  // one store per mesh, kept: a restarted mesh keeps its identity
+  const stores: IdentityStore[] = []
   const make = async (index: number, extra: Partial<MeshOptions> = {}): Promise<Mesh> =>
     createMesh({
       group: { secret },
-      storage: 'memory',
+      storage: (stores[index] ??= memoryStore()),
       loopbackOnly: true,
       logger: silentLogger(),
       ...(mode === 'memory' ? { discovery: (ad) => memoryDiscovery({ advertisement: ad, network }) } : { app, mdns: { mdnsPort } }),
@@ -96,6 +108,20 @@ export async function createTestMesh(n: number, init: TestMeshOptions = {}): Pro
     add: async (options) => {
       const m = await make(meshes.length, options)
       meshes.push(m)
+      return m
+    },
+    kill: async (index) => {
+      const m = meshes[index]
+      if (m === undefined) throw new RangeError(`no mesh ${index}`)
+      if (mode === 'memory' && m.status === 'running') network.crash(m.id)
+      await m.stop()
+    },
+    restart: async (index) => {
+      const old = meshes[index]
+      if (old === undefined) throw new RangeError(`no mesh ${index}`)
+      await old.stop()
+      const m = await make(index)
+      meshes[index] = m
       return m
     },
     stop: async () => {
