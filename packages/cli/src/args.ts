@@ -23,7 +23,7 @@ const common: Options = {
 }
 
 /** Every command, its flags, its positionals and one line of help. */
-interface CommandSpec {
+export interface CommandSpec {
   summary: string
   usage: string
   /** How many positionals it takes (-1: any). */

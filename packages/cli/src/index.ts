@@ -4,7 +4,7 @@
  * `secret`). `run(argv)` is the whole program, for embedding and tests.
  */
 export { run } from './main.js'
-export { parseCommandLine, helpText, UsageError, COMMANDS, type Invocation, type Flags, type CommandName } from './args.js'
+export { parseCommandLine, helpText, UsageError, COMMANDS, type CommandSpec, type Invocation, type Flags, type CommandName } from './args.js'
 export { resolveSecret, SECRET_ENV } from './secret.js'
 export { renderView, rates, peerLines, type ViewState } from './view.js'
 export { interfaceChecks, udpPortCheck, type Check, type Verdict } from './commands/doctor.js'
