@@ -1,0 +1,61 @@
+/**
+ * `pnpm bench idle --nodes N [--json]`: what a formed, quiet mesh costs. N
+ * devices in a sandbox LAN (needs root) form a full mesh; then, with no
+ * messages flowing, the CPU time of all device processes is measured over 5 s.
+ * Keepalives, heartbeats and mDNS refreshes are all that runs.
+ *
+ * idle_cpu_pct_of_core        all devices together, percent of one core
+ * idle_cpu_pct_per_device     per device
+ *
+ * `--connection '{"keepAliveMs":1000}'` passes connection-layer options to every device.
+ */
+import { createSandboxLan, sandboxAvailable, type JsonProcess } from '@meshkit/testing'
+import { readFileSync } from 'node:fs'
+import { deviceGroup } from '../mesh/harness.js'
+import { parseArgs, printResult, round } from './_util.js'
+
+const args = parseArgs()
+const N = Number(args.nodes ?? 10)
+const status = sandboxAvailable()
+if (!status.ok) {
+  process.stderr.write(`idle benchmark needs the sandbox LAN: ${status.reason}\n`)
+  process.exit(2)
+}
+const connection = typeof args.connection === 'string' ? (JSON.parse(args.connection) as Record<string, number>) : undefined
+
+const ticks = (procs: JsonProcess[]): number =>
+  procs.reduce((sum, p) => {
+    const fields = readFileSync(`/proc/${p.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return sum + Number(fields[11]) + Number(fields[12])
+  }, 0)
+
+const lan = await createSandboxLan({ hosts: N })
+try {
+  const group = deviceGroup(N, { lan, args: { election: { manualOnly: true }, ...(connection !== undefined ? { connection } : {}) } })
+  const procs = lan.hosts.map((_, i) => group.spawn(i))
+  await Promise.all(
+    procs.map(async (p) => {
+      const ready = new Set<string>()
+      await p.waitFor(
+        'peer',
+        (ev) => {
+          if (ev.state === 'ready') ready.add(ev.id as string)
+          else ready.delete(ev.id as string)
+          return ready.size >= N - 1
+        },
+        120_000,
+        0,
+      )
+    }),
+  )
+  // the start-up announcements are over after ~1 s; measure the quiet mesh after that
+  await new Promise((r) => setTimeout(r, 3_000))
+  const t0 = Date.now()
+  const c0 = ticks(procs)
+  await new Promise((r) => setTimeout(r, 5_000))
+  const pct = (((ticks(procs) - c0) * 10) / (Date.now() - t0)) * 100 // ticks are 10 ms
+  await Promise.all(procs.map((p) => p.kill()))
+  printResult({ nodes: N, idle_cpu_pct_of_core: round(pct), idle_cpu_pct_per_device: round(pct / N, 2), ...(connection !== undefined ? { connection: JSON.stringify(connection) } : {}) }, args.json === true)
+} finally {
+  await lan.destroy()
+}
