@@ -12,7 +12,7 @@
  * bare_node_rss_mb    a Node process with nothing loaded, for scale
  * connections         transport connections per device when measured (N-1 when each pair has exactly one)
  */
-import { createSandboxLan, sandboxAvailable, type JsonProcess, type SandboxLan } from '@meshkit/testing'
+import { createSandboxLan, sandboxAvailable, waitForReadyPeers, type JsonProcess, type SandboxLan } from '@meshkit/testing'
 import { spawnSync } from 'node:child_process'
 import { DISCOVERY_FIXTURE } from '../discovery/harness.js'
 import { deviceGroup } from '../mesh/harness.js'
@@ -43,21 +43,8 @@ async function startAll(procs: JsonProcess[], readyEvent: string): Promise<numbe
   return Math.max(...started.map((e) => e.t0 as number))
 }
 
-/** Resolves with the time `p` reported `count` ready peers (past and future events). */
-async function readyAt(p: JsonProcess, count: number): Promise<number> {
-  const ready = new Set<string>()
-  const e = await p.waitFor(
-    'peer',
-    (ev) => {
-      if (ev.state === 'ready') ready.add(ev.id as string)
-      else ready.delete(ev.id as string)
-      return ready.size >= count
-    },
-    TIMEOUT,
-    0,
-  )
-  return e.t as number
-}
+/** The time `p` reported `count` ready peers. */
+const readyAt = async (p: JsonProcess, count: number): Promise<number> => (await waitForReadyPeers(p, count, TIMEOUT)).t as number
 
 /**
  * `join`: N-1 devices form their mesh first, then the last one starts (the

@@ -9,7 +9,7 @@
  *
  * `--connection '{"keepAliveMs":1000}'` passes connection-layer options to every device.
  */
-import { createSandboxLan, sandboxAvailable, type JsonProcess } from '@meshkit/testing'
+import { createSandboxLan, sandboxAvailable, waitForReadyPeers, type JsonProcess } from '@meshkit/testing'
 import { readFileSync } from 'node:fs'
 import { deviceGroup } from '../mesh/harness.js'
 import { parseArgs, printResult, round } from './_util.js'
@@ -33,21 +33,7 @@ const lan = await createSandboxLan({ hosts: N })
 try {
   const group = deviceGroup(N, { lan, args: { election: { manualOnly: true }, ...(connection !== undefined ? { connection } : {}) } })
   const procs = lan.hosts.map((_, i) => group.spawn(i))
-  await Promise.all(
-    procs.map(async (p) => {
-      const ready = new Set<string>()
-      await p.waitFor(
-        'peer',
-        (ev) => {
-          if (ev.state === 'ready') ready.add(ev.id as string)
-          else ready.delete(ev.id as string)
-          return ready.size >= N - 1
-        },
-        120_000,
-        0,
-      )
-    }),
-  )
+  await Promise.all(procs.map((p) => waitForReadyPeers(p, N - 1, 120_000)))
   // the start-up announcements are over after ~1 s; measure the quiet mesh after that
   await new Promise((r) => setTimeout(r, 3_000))
   const t0 = Date.now()

@@ -1,6 +1,6 @@
 /** Meshes in separate processes: in sandbox hosts (real mDNS) or on this machine (loopback). */
 import { generateGroupSecret } from '@meshkit/mesh'
-import { spawnJsonProcess, type JsonEvent, type JsonProcess, type SandboxLan } from '@meshkit/testing'
+import { lastLeader as lastLeaderOf, spawnJsonProcess, waitForAgreedLeader, waitForReadyPeers, type JsonEvent, type JsonProcess, type SandboxLan } from '@meshkit/testing'
 import { resolve } from 'node:path'
 
 export const MESH_FIXTURE = resolve(import.meta.dirname, '../../packages/testing/dist/fixtures/mesh-node.js')
@@ -53,25 +53,20 @@ export function peerStates(d: Device): Map<string, string> {
 
 /** Resolves when `d` reports `count` ready peers (checks past and future events). */
 export async function readyPeers(d: Device, count: number, timeoutMs: number): Promise<void> {
-  const enough = (): boolean => [...peerStates(d).values()].filter((s) => s === 'ready').length >= count
-  if (enough()) return
-  await d.proc.waitFor('peer', () => enough(), timeoutMs)
+  await waitForReadyPeers(d.proc, count, timeoutMs)
 }
 
 export function lastLeader(d: Device): JsonEvent | undefined {
-  return d.proc.events.filter((e) => e.ev === 'leader').at(-1)
+  return lastLeaderOf(d.proc)
 }
 
 /** Resolves when every listed device reports the same leader (not undefined) in the same term. */
 export async function agreedLeader(devices: Device[], timeoutMs: number, notId?: string): Promise<{ id: string; term: number }> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const views = devices.map(lastLeader)
-    const first = views[0]
-    if (first?.id !== undefined && first.id !== notId && views.every((v) => v?.id === first.id && v?.term === first.term)) return { id: first.id as string, term: first.term as number }
-    if (Date.now() > deadline) throw new Error(`no agreed leader within ${timeoutMs} ms: ${views.map((v) => `${String(v?.id).slice(0, 8)}@${String(v?.term)}`).join(', ')}`)
-    await Promise.race(devices.map((d) => d.proc.waitFor('leader', () => true, Math.max(1, deadline - Date.now()), d.proc.events.length).catch(() => undefined)))
-  }
+  return waitForAgreedLeader(
+    devices.map((d) => d.proc),
+    timeoutMs,
+    notId,
+  )
 }
 
 /** Sends a command and waits for its result event. */

@@ -26,4 +26,5 @@ export {
 export { sweepStaleSandboxes } from './sandbox/cleanup.js'
 export { assertMulticastAllowed, inRootNetworkNamespace, RootNamespaceError } from './sandbox/guard.js'
 export { AvahiBrowser, parseAvahiBrowse, parseAvahiLine, startAvahi, type Avahi, type AvahiService } from './sandbox/avahi.js'
+export { lastLeader, waitForAgreedLeader, waitForReadyPeers } from './mesh-devices.js'
 export { createTestMesh, type TestMesh, type TestMeshOptions } from './test-mesh.js'

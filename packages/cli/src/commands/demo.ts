@@ -5,7 +5,7 @@
  * loopback unless --lan. Every process it starts, it ends.
  */
 import { generateGroupSecret } from '@meshkit/mesh'
-import { spawnJsonProcess, type JsonEvent, type JsonProcess } from '@meshkit/testing'
+import { spawnJsonProcess, waitForAgreedLeader, waitForReadyPeers, type JsonEvent, type JsonProcess } from '@meshkit/testing'
 import { fileURLToPath } from 'node:url'
 import type { Invocation } from '../args.js'
 import type { Io } from '../io.js'
@@ -105,33 +105,14 @@ export async function demo(inv: Invocation, io: Io, signal: AbortSignal): Promis
   }
 }
 
-function lastLeader(d: Device): JsonEvent | undefined {
-  return d.proc.events.filter((e) => e.ev === 'leader' && e.id !== undefined).at(-1)
-}
-
-async function agreedLeader(devices: Device[], notId?: string): Promise<{ id: string; term: number }> {
-  const deadline = Date.now() + STEP_TIMEOUT_MS
-  for (;;) {
-    const views = devices.map(lastLeader)
-    const first = views[0]
-    if (first?.id !== undefined && first.id !== notId && views.every((v) => v?.id === first.id && v?.term === first.term)) return { id: first.id as string, term: first.term as number }
-    if (Date.now() > deadline) throw new Error(`the devices did not agree on a leader within ${STEP_TIMEOUT_MS} ms`)
-    await Promise.race(devices.map((d) => d.proc.waitFor('leader', () => true, Math.max(1, deadline - Date.now()), d.proc.events.length).catch(() => undefined)))
-  }
-}
-
-async function readyPeers(d: Device, count: number): Promise<void> {
-  const ready = new Set<string>()
-  await d.proc.waitFor(
-    'peer',
-    (e) => {
-      if (e.state === 'ready') ready.add(e.id as string)
-      else ready.delete(e.id as string)
-      return ready.size >= count
-    },
+const agreedLeader = (devices: Device[], notId?: string): Promise<{ id: string; term: number }> =>
+  waitForAgreedLeader(
+    devices.map((d) => d.proc),
     STEP_TIMEOUT_MS,
+    notId,
   )
-}
+
+const readyPeers = (d: Device, count: number): Promise<unknown> => waitForReadyPeers(d.proc, count, STEP_TIMEOUT_MS)
 
 async function command(d: Device, cmd: Record<string, unknown>): Promise<JsonEvent> {
   const result = await d.proc.request(cmd, 'result', STEP_TIMEOUT_MS)

@@ -1,0 +1,38 @@
+/**
+ * Awaiting what mesh-node devices (src/fixtures/mesh-node.ts) report: ready
+ * peers and an agreed leader. Past events count, so nothing that already
+ * happened is missed; every wait has a deadline.
+ */
+import type { JsonEvent, JsonProcess } from './json-process.js'
+
+/** Resolves with the `peer` event at which `proc` reported `count` ready peers. */
+export async function waitForReadyPeers(proc: JsonProcess, count: number, timeoutMs: number): Promise<JsonEvent> {
+  const ready = new Set<string>()
+  return proc.waitFor(
+    'peer',
+    (e) => {
+      if (e.state === 'ready') ready.add(e.id as string)
+      else ready.delete(e.id as string)
+      return ready.size >= count
+    },
+    timeoutMs,
+    0,
+  )
+}
+
+/** The last leader report of a device (its `id` is undefined while it knows no leader). */
+export function lastLeader(proc: JsonProcess): JsonEvent | undefined {
+  return proc.events.filter((e) => e.ev === 'leader').at(-1)
+}
+
+/** Resolves when every device reports the same leader in the same term (and not `notId`). */
+export async function waitForAgreedLeader(procs: JsonProcess[], timeoutMs: number, notId?: string): Promise<{ id: string; term: number }> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const views = procs.map(lastLeader)
+    const first = views[0]
+    if (first?.id !== undefined && first.id !== notId && views.every((v) => v?.id === first.id && v?.term === first.term)) return { id: first.id as string, term: first.term as number }
+    if (Date.now() > deadline) throw new Error(`no agreed leader within ${timeoutMs} ms: ${views.map((v) => `${String(v?.id).slice(0, 8)}@${String(v?.term)}`).join(', ')}`)
+    await Promise.race(procs.map((p) => p.waitFor('leader', () => true, Math.max(1, deadline - Date.now()), p.events.length).catch(() => undefined)))
+  }
+}
