@@ -204,8 +204,8 @@ function renderTopology() {
   root.dataset.links = String(links.length)
   root.textContent = ''
   const cx = 200
-  const cy = 165
-  const r = nodes.length > 1 ? 110 : 0
+  const cy = 175
+  const r = nodes.length > 1 ? 115 : 0
   const at = new Map()
   nodes.forEach((n, i) => {
     const a = -Math.PI / 2 + (2 * Math.PI * i) / nodes.length
@@ -217,16 +217,30 @@ function renderTopology() {
     if (!a || !b) continue
     const g = svg('g', { class: 'link', 'data-a': l.a, 'data-b': l.b })
     g.appendChild(svg('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y }))
-    g.appendChild(svg('text', { class: 'rate', x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 - 4 }, l.rate.toFixed(1) + ' msg/s' + (l.rttMs !== undefined ? ' · ' + l.rttMs + ' ms' : '')))
+    // the label beside the line's middle, on the side away from the centre
+    const mx = (a.x + b.x) / 2
+    const my = (a.y + b.y) / 2
+    const len = Math.hypot(b.x - a.x, b.y - a.y) || 1
+    let px = (b.y - a.y) / len
+    let py = -(b.x - a.x) / len
+    if (px * (mx - cx) + py * (my - cy) < 0) { px = -px; py = -py }
+    const lx = mx + px * 10
+    const ly = my + py * 10 + 4
+    const anchor = px > 0.3 ? 'start' : px < -0.3 ? 'end' : 'middle'
+    const label = svg('text', { class: 'rate', x: lx, y: ly, 'text-anchor': anchor }, l.rate.toFixed(1) + ' msg/s')
+    if (l.rttMs !== undefined) label.appendChild(svg('tspan', { x: lx, dy: 12 }, 'rtt ' + l.rttMs + ' ms'))
+    g.appendChild(label)
     root.appendChild(g)
   }
   for (const n of nodes) {
     const p = at.get(n.id)
     const g = svg('g', { class: 'node' + (n.self ? ' self' : '') + (n.leader ? ' leader' : ''), 'data-id': n.id })
-    g.appendChild(svg('circle', { cx: p.x, cy: p.y, r: 28 }))
-    g.appendChild(svg('text', { x: p.x, y: p.y + 4 }, short(n.id)))
-    g.appendChild(svg('text', { class: 'rate', x: p.x, y: p.y + 44 }, '↑' + n.out.toFixed(1) + ' ↓' + n.in.toFixed(1) + ' /s'))
-    if (n.leader) g.appendChild(svg('text', { class: 'crown', x: p.x, y: p.y - 33 }, '♛ leader'))
+    g.appendChild(svg('title', {}, n.id + (n.self ? ' (this device)' : '') + (n.leader ? ' (leader)' : '')))
+    g.appendChild(svg('circle', { cx: p.x, cy: p.y, r: 33 }))
+    g.appendChild(svg('text', { x: p.x, y: p.y - 2 }, short(n.id)))
+    g.appendChild(svg('text', { class: 'rate', x: p.x, y: p.y + 13 }, '↑' + n.out.toFixed(0) + ' ↓' + n.in.toFixed(0) + '/s'))
+    if (n.leader) g.appendChild(svg('text', { class: 'crown', x: p.x, y: p.y - 39 }, '♛ leader'))
+    if (n.self) g.appendChild(svg('text', { class: 'rate', x: p.x, y: p.y + 48 }, 'this device'))
     root.appendChild(g)
   }
   $('topology-summary').textContent = nodes.length + ' node' + (nodes.length === 1 ? '' : 's') + ', ' + links.length + ' connection' + (links.length === 1 ? '' : 's')

@@ -25,6 +25,18 @@ async function listen(server: Server, port: number): Promise<number> {
   })
 }
 
+// Works around a bug in @meshkit/mesh (request()): when the connection to the
+// peer closes while the request is still being written, the write fails (and
+// request() rejects with it, which node.ts handles) but the request's internal
+// answer promise is rejected too, with RequestInterruptedError, and nobody
+// awaits it: an unhandled rejection, which ends a Node process. Only that error
+// is ignored here; anything else still ends the process.
+process.on('unhandledRejection', (reason) => {
+  if (reason instanceof Error && reason.name === 'RequestInterruptedError') return
+  console.error('sync-board: unhandled rejection:', reason)
+  process.exit(1)
+})
+
 async function main(): Promise<void> {
   let args: Args
   try {

@@ -135,8 +135,10 @@ export class BoardNode {
     try {
       answer = await this.mesh.request<ChangeAnswer>(leader.id, CHANNELS.change, op, { timeoutMs: REQUEST_TIMEOUT_MS })
     } catch (err) {
+      this.log(`change ${op.type} ${op.id} to the leader ${short(leader.id)} (term ${leader.term}) failed: ${(err as Error).message}`)
       throw new ChangeError('unavailable', `the leader ${short(leader.id)} did not take the change (${(err as Error).message}): retry`)
     }
+    this.log(`change ${op.type} ${op.id} to the leader ${short(leader.id)} (term ${leader.term}): ${answer.ok ? `v${answer.version}` : answer.error}`)
     return this.answer(answer)
   }
 
