@@ -382,7 +382,7 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
     const peer = this.peerFor(target.id)
     peer.wanted = true
     peer.rejected = false
-    peer.addresses = addresses
+    peer.setAddresses(addresses)
     if (target.publicKey !== undefined) peer.publicKey = target.publicKey
     peer.schedule()
     this.changed()

@@ -333,6 +333,21 @@ export class Peer {
       })
   }
 
+  /**
+   * New addresses for the peer. If it moved (a restart on another port) while
+   * we were retrying the old address with growing backoff, dial the new one
+   * now instead of after the next backoff.
+   */
+  setAddresses(addresses: HostPort[]): void {
+    const key = (list: HostPort[]): string => list.map((a) => `${a.host}:${a.port}`).join(',')
+    const moved = key(addresses) !== key(this.addresses)
+    this.addresses = addresses
+    if (moved && this.active === undefined && this.dialController !== undefined) {
+      this.dialController.abort(new Error('the peer moved to another address'))
+      this.dialController = undefined
+    }
+  }
+
   stopDialing(): void {
     clearTimeout(this.graceTimer)
     this.graceTimer = undefined

@@ -31,3 +31,24 @@ describe('two devices on loopback', () => {
     expect(b.layer.connectedPeers()).toEqual([a.identity.id])
   })
 })
+
+describe('a peer that moved', () => {
+  test('new addresses are dialed at once, not after the backoff of the old ones', async () => {
+    const [small, large] = orderedIds()
+    // a constant 10 s backoff: without the move rule the next attempt would be 10 s away
+    const a = await startNode({ id: small, reconnectMinMs: 10_000, reconnectMaxMs: 10_000 })
+    const b = await startNode({ id: large })
+    const dead = await startNode()
+    const deadAddresses = dead.layer.addresses
+    await dead.layer.stop()
+    const failed = nextEvent(a.layer, 'peer:dial-failed', () => true, 10_000)
+    a.layer.addPeer({ id: b.identity.id, publicKey: b.identity.publicKey, addresses: deadAddresses })
+    await failed
+    const connected = nextEvent(a.layer, 'peer:connected', () => true, 5_000)
+    const movedAt = Date.now()
+    a.layer.addPeer({ id: b.identity.id, publicKey: b.identity.publicKey, addresses: b.layer.addresses })
+    await connected
+    expect(Date.now() - movedAt).toBeLessThan(5_000)
+    expect(a.layer.connectedPeers()).toEqual([b.identity.id])
+  })
+})

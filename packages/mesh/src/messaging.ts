@@ -480,6 +480,10 @@ export class Messaging {
       options.signal?.addEventListener('abort', onAbort, { once: true })
       this.pending.set(key, { peerId, channel, resolve, reject, cleanup })
     })
+    // The answer can be settled (connection lost, timeout, abort) while the
+    // request is still being written, and then nobody awaits it: that must not
+    // become an unhandled rejection. `await answer` below still sees it.
+    answer.catch(() => {})
     try {
       await this.layer.send(peerId, state.name, encodeEnvelope({ kind: Kind.Request, id, body, msgpack }), { ...(options.signal !== undefined ? { signal: options.signal } : {}) })
     } catch (err) {
