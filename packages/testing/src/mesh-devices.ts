@@ -25,13 +25,14 @@ export function lastLeader(proc: JsonProcess): JsonEvent | undefined {
   return proc.events.filter((e) => e.ev === 'leader').at(-1)
 }
 
-/** Resolves when every device reports the same leader in the same term (and not `notId`). */
-export async function waitForAgreedLeader(procs: JsonProcess[], timeoutMs: number, notId?: string): Promise<{ id: string; term: number }> {
+/** Resolves when every device reports the same leader in the same term (and not `notId`, or none of `notId`). */
+export async function waitForAgreedLeader(procs: JsonProcess[], timeoutMs: number, notId?: string | ReadonlySet<string>): Promise<{ id: string; term: number }> {
+  const excluded = (id: unknown): boolean => (typeof notId === 'string' ? id === notId : notId?.has(id as string) === true)
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const views = procs.map(lastLeader)
     const first = views[0]
-    if (first?.id !== undefined && first.id !== notId && views.every((v) => v?.id === first.id && v?.term === first.term)) return { id: first.id as string, term: first.term as number }
+    if (first?.id !== undefined && !excluded(first.id) && views.every((v) => v?.id === first.id && v?.term === first.term)) return { id: first.id as string, term: first.term as number }
     if (Date.now() > deadline) throw new Error(`no agreed leader within ${timeoutMs} ms: ${views.map((v) => `${String(v?.id).slice(0, 8)}@${String(v?.term)}`).join(', ')}`)
     await Promise.race(procs.map((p) => p.waitFor('leader', () => true, Math.max(1, deadline - Date.now()), p.events.length).catch(() => undefined)))
   }

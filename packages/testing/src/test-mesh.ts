@@ -9,6 +9,7 @@ import { silentLogger } from '@meshkit/log'
 import { memoryStore, type IdentityStore } from '@meshkit/identity'
 import { createMesh, generateGroupSecret, type LeaderView, type Mesh, type MeshOptions } from '@meshkit/mesh'
 import { randomBytes } from 'node:crypto'
+import { createSandboxTestMesh, type SandboxTestMesh, type SandboxTestMeshOptions } from './sandbox-mesh.js'
 
 export interface TestMeshOptions {
   mode?: 'memory' | 'loopback'
@@ -50,7 +51,19 @@ async function until(check: () => boolean, timeoutMs: number, what: () => string
   }
 }
 
-export async function createTestMesh(n: number, init: TestMeshOptions = {}): Promise<TestMesh> {
+/**
+ * `n` started meshes and helpers. `memory` and `loopback` run them in this
+ * process; `sandbox` runs each in its own process and network namespace (see
+ * {@link createSandboxTestMesh}).
+ */
+export function createTestMesh(n: number, init: SandboxTestMeshOptions): Promise<SandboxTestMesh>
+export function createTestMesh(n: number, init?: TestMeshOptions): Promise<TestMesh>
+export async function createTestMesh(n: number, init: TestMeshOptions | SandboxTestMeshOptions = {}): Promise<TestMesh | SandboxTestMesh> {
+  if (init.mode === 'sandbox') return createSandboxTestMesh(n, init)
+  return createLocalTestMesh(n, init)
+}
+
+async function createLocalTestMesh(n: number, init: TestMeshOptions): Promise<TestMesh> {
   const mode = init.mode ?? 'memory'
   const secret = generateGroupSecret()
   const network: MemoryDiscoveryNetwork = createMemoryDiscoveryNetwork()
