@@ -326,7 +326,10 @@ export class Messaging {
     const report: BroadcastReport = { delivered: [], skipped: [], failed: [] }
     const connected = this.layer.connectedPeers()
     if (state.options.reliable) {
-      const targets = new Set([...connected, ...state.outboxes.keys()])
+      // Every peer we have been connected to and still know, not only those
+      // connected this instant: one that is reconnecting gets it from its outbox.
+      const members = [...this.epochs.keys()].filter((id) => this.layer.peer(id) !== undefined)
+      const targets = new Set([...connected, ...members, ...state.outboxes.keys()])
       return Promise.all(
         [...targets].map(async (peerId) => {
           try {
