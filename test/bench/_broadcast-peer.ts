@@ -11,6 +11,7 @@ import { silentLogger } from '@meshkit/log'
 import { createMesh } from '@meshkit/mesh'
 import { createLibp2p } from 'libp2p'
 import { createInterface } from 'node:readline'
+import { byteSink, echo } from './_raw-handlers.js'
 
 const secret = process.argv[2]!
 const out = (ev: string, data: Record<string, unknown> = {}): void => void process.stdout.write(`${JSON.stringify({ ev, ...data })}\n`)
@@ -43,20 +44,7 @@ const raw = await createLibp2p({
   connectionMonitor: { enabled: false },
   connectionManager: { inboundConnectionThreshold: 10_000 },
 })
-// Byte sink: counts bytes, no notion of messages (the floor of any framing).
-await raw.handle('/bench/sink/1', (stream) => {
-  let target = -1
-  let seen = 0
-  stream.addEventListener('message', (e) => {
-    let data = e.data.subarray()
-    if (target < 0) {
-      target = Number(new DataView(data.buffer, data.byteOffset, 8).getBigUint64(0))
-      data = data.subarray(8)
-    }
-    seen += data.length
-    if (seen >= target) stream.send(new Uint8Array([1]))
-  })
-})
+await raw.handle('/bench/sink/1', byteSink)
 // Message sink: varint length-prefixed messages, each handed to a callback, as
 // the least any application on bare streams must do to receive messages.
 await raw.handle('/bench/lp-sink/1', (stream) => {
@@ -104,9 +92,7 @@ await raw.handle('/bench/lp-sink/1', (stream) => {
     }
   })
 })
-await raw.handle('/bench/echo/1', (stream) => {
-  stream.addEventListener('message', (e) => void stream.send(e.data))
-})
+await raw.handle('/bench/echo/1', echo)
 
 out('ready', { id: mesh.id, address: mesh.addresses[0], raw: raw.getMultiaddrs().map(String) })
 createInterface({ input: process.stdin }).on('line', () => {

@@ -11,6 +11,7 @@ import { deriveGroupKey, encodeCredential, ephemeralIdentity, issueCredential } 
 import { createLibp2p } from 'libp2p'
 import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
+import { byteSink, echo } from './_raw-handlers.js'
 
 const secret = process.argv[2] ?? 'meshkit-bench-secret-000000'
 const out = (ev: string, data: Record<string, unknown> = {}): void => void process.stdout.write(`${JSON.stringify({ ev, ...data })}\n`)
@@ -50,22 +51,8 @@ const raw = await createLibp2p({
   connectionMonitor: { enabled: false },
   connectionManager: { inboundConnectionThreshold: 10_000 },
 })
-await raw.handle('/bench/echo/1', (stream) => {
-  stream.addEventListener('message', (e) => void stream.send(e.data))
-})
-await raw.handle('/bench/sink/1', (stream) => {
-  let expect = -1
-  let seen = 0
-  stream.addEventListener('message', (e) => {
-    let data = e.data.subarray()
-    if (expect < 0) {
-      expect = Number(new DataView(data.buffer, data.byteOffset, 8).getBigUint64(0))
-      data = data.subarray(8)
-    }
-    seen += data.length
-    if (seen >= expect) void stream.send(new Uint8Array([1]))
-  })
-})
+await raw.handle('/bench/echo/1', echo)
+await raw.handle('/bench/sink/1', byteSink)
 
 // TCP: echo and sink (8-byte length header)
 const tcpEcho = createServer((s) => {
