@@ -24,7 +24,12 @@ const encoder = new TextEncoder()
 
 /** 32 random bytes, base64url: a group secret to share between your devices. */
 export function generateGroupSecret(): string {
-  return randomBytes(32).toString('base64url')
+  // Never starting with '-' or '_': secrets are typed after `--secret` on command
+  // lines, where a leading dash reads as another flag. (1 in 32 draws is redrawn.)
+  for (;;) {
+    const secret = randomBytes(32).toString('base64url')
+    if (/^[A-Za-z0-9]/.test(secret)) return secret
+  }
 }
 
 /**

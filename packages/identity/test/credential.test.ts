@@ -54,6 +54,13 @@ describe('group keys', () => {
     expect(deriveGroupKey(new TextEncoder().encode(secret)).publicKey).toEqual(deriveGroupKey(secret).publicKey)
   })
 
+  test('generated secrets are 43 URL-safe characters and never start with a dash (they follow --secret on command lines)', () => {
+    // about 1 in 32 raw draws would start with '-' or '_': 2000 secrets would show it
+    const secrets = Array.from({ length: 2000 }, () => generateGroupSecret())
+    for (const s of secrets) expect(s).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{42}$/)
+    expect(new Set(secrets).size).toBe(secrets.length)
+  })
+
   test('short or mistyped secrets are refused', () => {
     expect(() => deriveGroupKey('hunter2')).toThrow(InvalidGroupSecretError)
     expect(() => deriveGroupKey(undefined as unknown as string)).toThrow(InvalidGroupSecretError)
