@@ -89,9 +89,11 @@ export function parseCommandLine(argv: string[]): Invocation {
     const what =
       e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag !== undefined
         ? `unknown flag ${flag}`
-        : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag !== undefined
-          ? `${flag.split(' ')[0]!} needs a value`
-          : e.message
+        : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag !== undefined && /ambiguous/.test(e.message)
+          ? `the value after ${flag} starts with '-': write ${flag}=VALUE`
+          : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && flag !== undefined
+            ? `${flag.split(' ')[0]!} needs a value`
+            : e.message
     throw new UsageError(`${what} (usage: meshkit ${spec.usage}; meshkit help ${command})`)
   }
   const v = parsed.values as Record<string, string | boolean | string[] | undefined>

@@ -8,6 +8,7 @@ describe('command line', () => {
     expect(inv).toMatchObject({ command: 'up', flags: { app: 'studio', port: 4000, priority: 5, json: true, lan: false } })
     expect(parseCommandLine(['send', 'chat', 'hello world']).positionals).toEqual(['chat', 'hello world'])
     expect(parseCommandLine(['demo', '--nodes', '3', '--lan']).flags).toMatchObject({ nodes: 3, lan: true })
+    expect(parseCommandLine(['up', '--secret=-starts-with-a-dash']).flags.secret).toBe('-starts-with-a-dash')
   })
 
   test('unknown commands and flags, wrong arity and bad numbers are UsageErrors that say what to do', () => {
@@ -15,6 +16,7 @@ describe('command line', () => {
       [['launch'], /unknown command "launch".*Commands: up, peers/],
       [['up', '--bogus'], /unknown flag --bogus.*usage: meshkit up/],
       [['up', '--app'], /--app needs a value/],
+      [['up', '--secret', '-starts-with-a-dash'], /the value after --secret starts with '-': write --secret=VALUE/],
       [['send', 'chat'], /takes 2 arguments, got 1/],
       [['peers', 'extra'], /takes no arguments/],
       [['up', '--port', '70000'], /--port must be a whole number from 0 to 65535/],
