@@ -121,7 +121,7 @@ export interface ConnectionLayer extends EventEmitter<ConnectionLayerEvents> {
   removePeer: (id: string, options?: { keepConnection?: boolean }) => Promise<void>
   peers: () => PeerInfo[]
   peer: (id: string) => PeerInfo | undefined
-  connectedPeers: () => string[]
+  connectedPeers: () => readonly string[]
   send: (peerId: string, channel: string, payload: Uint8Array, options?: SendOptions) => Promise<void>
   /**
    * Writes at once when nothing waits and credit is available, without
@@ -188,7 +188,7 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
   private readonly handlers = new Map<string, ChannelHandler>()
   private readonly validChannels = new Set<string>()
   private unknownHandler: ChannelHandler | undefined
-  /** connectedPeers(), recomputed after any change (the hot path of broadcasts reads it). */
+  /** connectedPeers(), recomputed after any change (the hot path of broadcasts reads it); shared, hence readonly. */
   private connectedCache: string[] | undefined
   private readonly subject = new BehaviorSubject<ReadonlyMap<string, PeerInfo>>(new Map())
   private changeQueued = false
@@ -437,7 +437,7 @@ class QuicConnectionLayer extends EventEmitter<ConnectionLayerEvents> implements
     return this.peerMap.get(id)?.info()
   }
 
-  connectedPeers(): string[] {
+  connectedPeers(): readonly string[] {
     this.connectedCache ??= [...this.peerMap.values()].filter((p) => p.active !== undefined).map((p) => p.id)
     return this.connectedCache
   }
