@@ -3,7 +3,7 @@
  * agreement on a confirmed leader, and "never two leaders in one term" over
  * every 'leader' event any device ever logged (killed processes included).
  */
-import type { JsonEvent, JsonProcess } from '@meshkit/testing'
+import { lastLeader, waitForEvents, type JsonEvent, type JsonProcess } from '@meshkit/testing'
 import type { Device, DeviceGroup } from '../mesh/harness.js'
 
 export interface Agreed {
@@ -14,13 +14,10 @@ export interface Agreed {
 /** A view that names a leader that confirmed its term: this device leads it, or its heartbeat arrived. */
 export const confirmed = (e: JsonEvent | undefined): boolean => e !== undefined && e.id !== undefined && (e.role === 'leader' || e.role === 'follower')
 
-export function lastView(proc: JsonProcess): JsonEvent | undefined {
-  return proc.events.filter((e) => e.ev === 'leader').at(-1)
-}
 
 /** The leader every device agrees on right now (confirmed, same id and term, the leader itself among them says `leader`), or undefined. */
 export function agreement(devices: Device[]): Agreed | undefined {
-  const views = devices.map((d) => lastView(d.proc))
+  const views = devices.map((d) => lastLeader(d.proc))
   const first = views[0]
   if (!confirmed(first)) return undefined
   if (!views.every((v) => confirmed(v) && v!.id === first!.id && v!.term === first!.term)) return undefined
@@ -31,7 +28,7 @@ export function agreement(devices: Device[]): Agreed | undefined {
 const describeViews = (devices: Device[]): string =>
   devices
     .map((d) => {
-      const v = lastView(d.proc)
+      const v = lastLeader(d.proc)
       return `${d.id.slice(0, 8)}: ${String(v?.id).slice(0, 8)}@${String(v?.term)}/${String(v?.role)}`
     })
     .join(', ')
@@ -41,15 +38,16 @@ const describeViews = (devices: Device[]): string =>
  * term (and `accept` likes it); rejects after `timeoutMs` with every view.
  */
 export async function agreed(devices: Device[], timeoutMs: number, accept: (a: Agreed) => boolean = () => true): Promise<Agreed> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const a = agreement(devices)
-    if (a !== undefined && accept(a)) return a
-    const left = deadline - Date.now()
-    if (left <= 0) throw new Error(`no agreed leader within ${timeoutMs} ms: ${describeViews(devices)}`)
-    const since = devices.map((d) => d.proc.events.length)
-    await Promise.race(devices.map((d, i) => d.proc.waitFor('leader', () => true, left, since[i]).catch(() => undefined)))
-  }
+  return waitForEvents(
+    devices.map((d) => d.proc),
+    'leader',
+    () => {
+      const a = agreement(devices)
+      return a !== undefined && accept(a) ? a : undefined
+    },
+    timeoutMs,
+    () => `no agreed leader: ${describeViews(devices)}`,
+  )
 }
 
 /**

@@ -1,6 +1,6 @@
 /** Meshes in separate processes: in sandbox hosts (real mDNS) or on this machine (loopback). */
 import { generateGroupSecret } from '@meshkit/mesh'
-import { lastLeader as lastLeaderOf, spawnJsonProcess, waitForAgreedLeader, waitForReadyPeers, type JsonEvent, type JsonProcess, type SandboxLan } from '@meshkit/testing'
+import { lastLeader as lastLeaderOf, peerStates as peerStatesOf, spawnJsonProcess, waitForAgreedLeader, waitForReadyPeers, type JsonEvent, type JsonProcess, type SandboxLan } from '@meshkit/testing'
 import { resolve } from 'node:path'
 
 export const MESH_FIXTURE = resolve(import.meta.dirname, '../../packages/testing/dist/fixtures/mesh-node.js')
@@ -46,9 +46,7 @@ export async function startDevices(group: DeviceGroup, n: number): Promise<Devic
 
 /** The latest state each device reported for each peer. */
 export function peerStates(d: Device): Map<string, string> {
-  const states = new Map<string, string>()
-  for (const e of d.proc.events) if (e.ev === 'peer') states.set(e.id as string, e.state as string)
-  return states
+  return peerStatesOf(d.proc)
 }
 
 /** Resolves when `d` reports `count` ready peers (checks past and future events). */

@@ -20,20 +20,45 @@ export async function waitForReadyPeers(proc: JsonProcess, count: number, timeou
   )
 }
 
+/** The latest state each device reported for each peer (replayed from its `peer` events). */
+export function peerStates(proc: JsonProcess): Map<string, string> {
+  const states = new Map<string, string>()
+  for (const e of proc.events) if (e.ev === 'peer') states.set(e.id as string, e.state as string)
+  return states
+}
+
 /** The last leader report of a device (its `id` is undefined while it knows no leader). */
 export function lastLeader(proc: JsonProcess): JsonEvent | undefined {
   return proc.events.filter((e) => e.ev === 'leader').at(-1)
 }
 
+/**
+ * Re-checks `check` each time any of `procs` reports an `event`, until it
+ * returns a value (resolved) or `timeoutMs` runs out (rejected with `describe()`).
+ */
+export async function waitForEvents<T>(procs: JsonProcess[], event: string, check: () => T | undefined, timeoutMs: number, describe: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`${describe()} within ${timeoutMs} ms`)
+    await Promise.race(procs.map((p) => p.waitFor(event, () => true, Math.max(1, deadline - Date.now()), p.events.length).catch(() => undefined)))
+  }
+}
+
 /** Resolves when every device reports the same leader in the same term (and not `notId`, or none of `notId`). */
 export async function waitForAgreedLeader(procs: JsonProcess[], timeoutMs: number, notId?: string | ReadonlySet<string>): Promise<{ id: string; term: number }> {
   const excluded = (id: unknown): boolean => (typeof notId === 'string' ? id === notId : notId?.has(id as string) === true)
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const views = procs.map(lastLeader)
-    const first = views[0]
-    if (first?.id !== undefined && !excluded(first.id) && views.every((v) => v?.id === first.id && v?.term === first.term)) return { id: first.id as string, term: first.term as number }
-    if (Date.now() > deadline) throw new Error(`no agreed leader within ${timeoutMs} ms: ${views.map((v) => `${String(v?.id).slice(0, 8)}@${String(v?.term)}`).join(', ')}`)
-    await Promise.race(procs.map((p) => p.waitFor('leader', () => true, Math.max(1, deadline - Date.now()), p.events.length).catch(() => undefined)))
-  }
+  return waitForEvents(
+    procs,
+    'leader',
+    () => {
+      const views = procs.map(lastLeader)
+      const first = views[0]
+      if (first?.id === undefined || excluded(first.id) || !views.every((v) => v?.id === first.id && v?.term === first.term)) return undefined
+      return { id: first.id as string, term: first.term as number }
+    },
+    timeoutMs,
+    () => `no agreed leader: ${procs.map(lastLeader).map((v) => `${String(v?.id).slice(0, 8)}@${String(v?.term)}`).join(', ')}`,
+  )
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { JsonEvent, JsonProcess } from './json-process.js'
-import { lastLeader, waitForAgreedLeader } from './mesh-devices.js'
+import { lastLeader, peerStates, waitForAgreedLeader, waitForEvents } from './mesh-devices.js'
 import { createSandboxLan, type SandboxLan } from './sandbox/lan.js'
 
 /** The mesh-node fixture as built JavaScript (this module may run from its TypeScript source in tests). */
@@ -43,9 +43,7 @@ export class SandboxDevice {
 
   /** Peers this device reports ready now. */
   readyPeers(): string[] {
-    const states = new Map<string, string>()
-    for (const e of this.proc.events) if (e.ev === 'peer') states.set(e.id as string, e.state as string)
-    return [...states].filter(([, s]) => s === 'ready').map(([id]) => id)
+    return [...peerStates(this.proc)].filter(([, s]) => s === 'ready').map(([id]) => id)
   }
 
   /** Messages received so far on a watched channel. */
@@ -128,14 +126,16 @@ export async function createSandboxTestMesh(n: number, options: SandboxTestMeshO
     secret,
     devices,
     waitForFullMesh: async (timeoutMs = 20_000) => {
-      const others = live().length - 1
-      // past events count: a peer that was ready and is no longer is tracked by its later event
-      const deadline = Date.now() + timeoutMs
-      for (;;) {
-        if (live().every((d) => d.readyPeers().filter((id) => live().some((x) => x.id === id)).length >= others)) return
-        if (Date.now() > deadline) throw new Error(`no full mesh within ${timeoutMs} ms: ${live().map((d) => d.readyPeers().length).join(',')} ready peers`)
-        await Promise.race(live().map((d) => d.proc.waitFor('peer', () => true, Math.max(1, deadline - Date.now()), d.proc.events.length).catch(() => undefined)))
-      }
+      const devicesNow = live()
+      const ids = new Set(devicesNow.map((d) => d.id))
+      const readyCount = (d: SandboxDevice): number => d.readyPeers().filter((id) => ids.has(id)).length
+      await waitForEvents(
+        devicesNow.map((d) => d.proc),
+        'peer',
+        () => (devicesNow.every((d) => readyCount(d) >= ids.size - 1) ? true : undefined),
+        timeoutMs,
+        () => `no full mesh: ${devicesNow.map(readyCount).join(',')} ready peers`,
+      )
     },
     // a killed device may still be the last leader the others reported: wait for a live one
     waitForLeader: (timeoutMs = 20_000) =>
