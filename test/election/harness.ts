@@ -14,7 +14,6 @@ export interface Agreed {
 /** A view that names a leader that confirmed its term: this device leads it, or its heartbeat arrived. */
 export const confirmed = (e: JsonEvent | undefined): boolean => e !== undefined && e.id !== undefined && (e.role === 'leader' || e.role === 'follower')
 
-
 /** The leader every device agrees on right now (confirmed, same id and term, the leader itself among them says `leader`), or undefined. */
 export function agreement(devices: Device[]): Agreed | undefined {
   const views = devices.map((d) => lastLeader(d.proc))
