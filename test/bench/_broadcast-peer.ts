@@ -4,14 +4,10 @@
  * an echo.
  */
 import '@meshkit/connection/polyfill'
-import { quic } from '@chainsafe/libp2p-quic'
-import { privateKeyFromRaw } from '@libp2p/crypto/keys'
-import { ephemeralIdentity } from '@meshkit/identity'
 import { silentLogger } from '@meshkit/log'
 import { createMesh } from '@meshkit/mesh'
-import { createLibp2p } from 'libp2p'
 import { createInterface } from 'node:readline'
-import { byteSink, echo } from './_raw-handlers.js'
+import { byteSink, echo, rawNode } from './_raw-handlers.js'
 
 const secret = process.argv[2]!
 const out = (ev: string, data: Record<string, unknown> = {}): void => void process.stdout.write(`${JSON.stringify({ ev, ...data })}\n`)
@@ -37,13 +33,7 @@ mesh.messages$('bench').subscribe((m) => {
 })
 mesh.messages$('ping').subscribe((m) => void mesh.send(m.from, 'pong', m.payload))
 
-const raw = await createLibp2p({
-  privateKey: privateKeyFromRaw(ephemeralIdentity().secretKey),
-  addresses: { listen: ['/ip4/127.0.0.1/udp/0/quic-v1'] },
-  transports: [quic()],
-  connectionMonitor: { enabled: false },
-  connectionManager: { inboundConnectionThreshold: 10_000 },
-})
+const raw = await rawNode()
 await raw.handle('/bench/sink/1', byteSink)
 // Message sink: varint length-prefixed messages, each handed to a callback, as
 // the least any application on bare streams must do to receive messages.

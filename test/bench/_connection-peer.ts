@@ -4,14 +4,11 @@
  * sink. JSON lines on stdout; commands on stdin.
  */
 import '@meshkit/connection/polyfill'
-import { quic } from '@chainsafe/libp2p-quic'
-import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { createConnectionLayer } from '@meshkit/connection'
 import { deriveGroupKey, encodeCredential, ephemeralIdentity, issueCredential } from '@meshkit/identity'
-import { createLibp2p } from 'libp2p'
 import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
-import { byteSink, echo } from './_raw-handlers.js'
+import { byteSink, echo, rawNode } from './_raw-handlers.js'
 
 const secret = process.argv[2] ?? 'meshkit-bench-secret-000000'
 const out = (ev: string, data: Record<string, unknown> = {}): void => void process.stdout.write(`${JSON.stringify({ ev, ...data })}\n`)
@@ -44,13 +41,7 @@ layer.handle('sink', ({ payload }) => {
 })
 
 // bare libp2p over the same QUIC transport
-const raw = await createLibp2p({
-  privateKey: privateKeyFromRaw(ephemeralIdentity().secretKey),
-  addresses: { listen: ['/ip4/127.0.0.1/udp/0/quic-v1'] },
-  transports: [quic()],
-  connectionMonitor: { enabled: false },
-  connectionManager: { inboundConnectionThreshold: 10_000 },
-})
+const raw = await rawNode()
 await raw.handle('/bench/echo/1', echo)
 await raw.handle('/bench/sink/1', byteSink)
 

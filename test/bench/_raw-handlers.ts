@@ -1,5 +1,21 @@
-/** Handlers of the bare-libp2p baselines, shared by the benchmark peers. */
-import type { Stream } from '@libp2p/interface'
+/** The bare-libp2p baseline of the benchmark peers: its node and its handlers. */
+import '@meshkit/connection/polyfill'
+import { quic } from '@chainsafe/libp2p-quic'
+import { privateKeyFromRaw } from '@libp2p/crypto/keys'
+import type { Libp2p, Stream } from '@libp2p/interface'
+import { ephemeralIdentity } from '@meshkit/identity'
+import { createLibp2p } from 'libp2p'
+
+/** A libp2p node with only the (same, patched) QUIC transport, listening on loopback, no connection limits. */
+export function rawNode(): Promise<Libp2p> {
+  return createLibp2p({
+    privateKey: privateKeyFromRaw(ephemeralIdentity().secretKey),
+    addresses: { listen: ['/ip4/127.0.0.1/udp/0/quic-v1'] },
+    transports: [quic()],
+    connectionMonitor: { enabled: false },
+    connectionManager: { inboundConnectionThreshold: 10_000 },
+  })
+}
 
 /**
  * Byte sink: the first 8 bytes say how many follow; counts them (no notion of
