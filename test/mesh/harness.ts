@@ -1,9 +1,6 @@
 /** Meshes in separate processes: in sandbox hosts (real mDNS) or on this machine (loopback). */
 import { generateGroupSecret } from '@meshkit/mesh'
-import { lastLeader as lastLeaderOf, peerStates as peerStatesOf, spawnJsonProcess, waitForAgreedLeader, waitForReadyPeers, type JsonEvent, type JsonProcess, type SandboxLan } from '@meshkit/testing'
-import { resolve } from 'node:path'
-
-export const MESH_FIXTURE = resolve(import.meta.dirname, '../../packages/testing/dist/fixtures/mesh-node.js')
+import { lastLeader as lastLeaderOf, MESH_NODE_FIXTURE, peerStates as peerStatesOf, spawnJsonProcess, waitForAgreedLeader, waitForReadyPeers, type JsonEvent, type JsonProcess, type SandboxLan } from '@meshkit/testing'
 
 export interface Device {
   proc: JsonProcess
@@ -32,7 +29,7 @@ export function deviceGroup(n: number, options: { lan?: SandboxLan; args?: Recor
       ...options.each?.(i),
       ...extra,
     })
-    return options.lan !== undefined ? options.lan.host(i).spawnNode(MESH_FIXTURE, [args]) : spawnJsonProcess(MESH_FIXTURE, [args])
+    return options.lan !== undefined ? options.lan.host(i).spawnNode(MESH_NODE_FIXTURE, [args]) : spawnJsonProcess(MESH_NODE_FIXTURE, [args])
   }
   return { secret, devices: [], spawn }
 }

@@ -26,6 +26,6 @@ export {
 export { sweepStaleSandboxes } from './sandbox/cleanup.js'
 export { assertMulticastAllowed, inRootNetworkNamespace, RootNamespaceError } from './sandbox/guard.js'
 export { AvahiBrowser, parseAvahiBrowse, parseAvahiLine, startAvahi, type Avahi, type AvahiService } from './sandbox/avahi.js'
-export { lastLeader, peerStates, waitForAgreedLeader, waitForEvents, waitForReadyPeers } from './mesh-devices.js'
+export { lastLeader, MESH_NODE_FIXTURE, peerStates, waitForAgreedLeader, waitForEvents, waitForReadyPeers } from './mesh-devices.js'
 export { createSandboxTestMesh, SandboxDevice, type SandboxTestMesh, type SandboxTestMeshOptions } from './sandbox-mesh.js'
 export { createTestMesh, type TestMesh, type TestMeshOptions } from './test-mesh.js'

@@ -3,7 +3,15 @@
  * peers and an agreed leader. Past events count, so nothing that already
  * happened is missed; every wait has a deadline.
  */
+import { fileURLToPath } from 'node:url'
 import type { JsonEvent, JsonProcess } from './json-process.js'
+
+/**
+ * The mesh-node fixture as built JavaScript, to spawn with `spawnJsonProcess`
+ * or `SandboxHost.spawnNode` (this module may itself run from its TypeScript
+ * source in tests: the path always points into dist/).
+ */
+export const MESH_NODE_FIXTURE = fileURLToPath(new URL('./fixtures/mesh-node.js', import.meta.url)).replace(/[\\/]src[\\/]fixtures[\\/]mesh-node\.js$/, '/dist/fixtures/mesh-node.js')
 
 /** Resolves with the `peer` event at which `proc` reported `count` ready peers. */
 export async function waitForReadyPeers(proc: JsonProcess, count: number, timeoutMs: number): Promise<JsonEvent> {

@@ -9,13 +9,9 @@ import { generateGroupSecret } from '@meshkit/mesh'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { JsonEvent, JsonProcess } from './json-process.js'
-import { lastLeader, peerStates, waitForAgreedLeader, waitForEvents } from './mesh-devices.js'
+import { lastLeader, MESH_NODE_FIXTURE, peerStates, waitForAgreedLeader, waitForEvents } from './mesh-devices.js'
 import { createSandboxLan, type SandboxLan } from './sandbox/lan.js'
-
-/** The mesh-node fixture as built JavaScript (this module may run from its TypeScript source in tests). */
-const FIXTURE = fileURLToPath(new URL('./fixtures/mesh-node.js', import.meta.url)).replace(/[\\/]src[\\/]fixtures[\\/]mesh-node\.js$/, '/dist/fixtures/mesh-node.js')
 
 export interface SandboxTestMeshOptions {
   mode: 'sandbox'
@@ -108,7 +104,7 @@ export async function createSandboxTestMesh(n: number, options: SandboxTestMeshO
   const dead = new Set<number>()
   const spawn = async (i: number): Promise<SandboxDevice> => {
     const args = JSON.stringify({ secret, app, storage: join(storage, String(i)), interfaces: ['eth0'], watch: options.watch ?? [], ...options.args, ...options.each?.(i) })
-    const proc = lan.host(i).spawnNode(FIXTURE, [args])
+    const proc = lan.host(i).spawnNode(MESH_NODE_FIXTURE, [args])
     const started = await proc.waitFor('started', () => true, 30_000)
     return new SandboxDevice(i, started.id as string, proc)
   }

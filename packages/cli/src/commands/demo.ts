@@ -5,18 +5,11 @@
  * loopback unless --lan. Every process it starts, it ends.
  */
 import { generateGroupSecret } from '@meshkit/mesh'
-import { spawnJsonProcess, waitForAgreedLeader, waitForReadyPeers, type JsonEvent, type JsonProcess } from '@meshkit/testing'
-import { fileURLToPath } from 'node:url'
+import { MESH_NODE_FIXTURE, spawnJsonProcess, waitForAgreedLeader, waitForReadyPeers, type JsonEvent, type JsonProcess } from '@meshkit/testing'
 import type { Invocation } from '../args.js'
 import type { Io } from '../io.js'
 
 const STEP_TIMEOUT_MS = 20_000
-
-/** The device fixture of @meshkit/testing, as built JavaScript. */
-function fixturePath(): string {
-  const entry = fileURLToPath(import.meta.resolve('@meshkit/testing'))
-  return entry.replace(/[\\/]src[\\/]index\.ts$/, '/dist/index.js').replace(/index\.js$/, 'fixtures/mesh-node.js')
-}
 
 interface Device {
   proc: JsonProcess
@@ -48,8 +41,7 @@ export async function demo(inv: Invocation, io: Io, signal: AbortSignal): Promis
   const name = (id: string | undefined): string => devices.find((d) => d.id === id)?.name ?? String(id).slice(0, 8)
   try {
     step(`starting ${n} devices, each its own process (${inv.flags.lan ? 'discovery on the LAN' : 'discovery confined to loopback'})`, { ev: 'starting', nodes: n, lan: inv.flags.lan })
-    const fixture = fixturePath()
-    for (let i = 0; i < n; i++) procs.push(spawnJsonProcess(fixture, [args]))
+    for (let i = 0; i < n; i++) procs.push(spawnJsonProcess(MESH_NODE_FIXTURE, [args]))
     const started = await Promise.all(procs.map((p) => p.waitFor('started', () => true, STEP_TIMEOUT_MS)))
     started.forEach((e, i) => devices.push({ proc: procs[i]!, id: e.id as string, name: `device-${i + 1}` }))
     for (const d of devices) step(`${d.name} is ${d.id}`, { ev: 'device', name: d.name, id: d.id })
