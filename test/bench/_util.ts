@@ -1,4 +1,5 @@
 /** Small helpers shared by the benchmarks. */
+import { readFileSync } from 'node:fs'
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
@@ -40,4 +41,12 @@ export function printResult(result: Record<string, unknown>, json: boolean): voi
     for (const [k, v] of Object.entries(result)) process.stdout.write(`${k.padEnd(28)} ${String(v)}\n`)
   }
   process.stdout.write(`${JSON.stringify(result)}\n`)
+}
+
+/** CPU time (user + system) the processes have used so far, in ms, from /proc/<pid>/stat (Linux; clock ticks are 10 ms). */
+export function cpuTimeMs(pids: number[]): number {
+  return pids.reduce((sum, pid) => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return sum + (Number(fields[11]) + Number(fields[12])) * 10
+  }, 0)
 }

@@ -23,7 +23,7 @@ import { spawnJsonProcess } from '@meshkit/testing'
 import { createLibp2p } from 'libp2p'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { parseArgs, printResult, progress, round, summary } from './_util.js'
+import { cpuTimeMs, parseArgs, printResult, progress, round, summary } from './_util.js'
 
 const args = parseArgs()
 const N = Number(args.nodes ?? 10)
@@ -146,11 +146,7 @@ try {
   // CPU time of every process of the run (sender and receivers), in ms: on a
   // shared 2-core machine the receivers compete with the sender for the cores.
   const pids = [process.pid, ...procs.map((p) => p.child.pid!)]
-  const cpuMs = (only?: number): number =>
-    (only !== undefined ? [only] : pids).reduce((sum, pid) => {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-      return sum + ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // utime + stime, in clock ticks (100 Hz)
-    }, 0)
+  const cpuMs = (only?: number): number => cpuTimeMs(only !== undefined ? [only] : pids)
   // UDP datagrams received on this machine (all processes): how the bytes were packed
   const datagrams = (): number => {
     const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'))

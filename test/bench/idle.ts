@@ -9,10 +9,9 @@
  *
  * `--connection '{"keepAliveMs":1000}'` passes connection-layer options to every device.
  */
-import { createSandboxLan, sandboxAvailable, waitForReadyPeers, type JsonProcess } from '@meshkit/testing'
-import { readFileSync } from 'node:fs'
+import { createSandboxLan, sandboxAvailable, waitForReadyPeers } from '@meshkit/testing'
 import { deviceGroup } from '../mesh/harness.js'
-import { parseArgs, printResult, round } from './_util.js'
+import { cpuTimeMs, parseArgs, printResult, round } from './_util.js'
 
 const args = parseArgs()
 const N = Number(args.nodes ?? 10)
@@ -23,12 +22,6 @@ if (!status.ok) {
 }
 const connection = typeof args.connection === 'string' ? (JSON.parse(args.connection) as Record<string, number>) : undefined
 
-const ticks = (procs: JsonProcess[]): number =>
-  procs.reduce((sum, p) => {
-    const fields = readFileSync(`/proc/${p.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-    return sum + Number(fields[11]) + Number(fields[12])
-  }, 0)
-
 const lan = await createSandboxLan({ hosts: N })
 try {
   const group = deviceGroup(N, { lan, args: { election: { manualOnly: true }, ...(connection !== undefined ? { connection } : {}) } })
@@ -37,9 +30,10 @@ try {
   // the start-up announcements are over after ~1 s; measure the quiet mesh after that
   await new Promise((r) => setTimeout(r, 3_000))
   const t0 = Date.now()
-  const c0 = ticks(procs)
+  const pids = procs.map((p) => p.child.pid!)
+  const c0 = cpuTimeMs(pids)
   await new Promise((r) => setTimeout(r, 5_000))
-  const pct = (((ticks(procs) - c0) * 10) / (Date.now() - t0)) * 100 // ticks are 10 ms
+  const pct = ((cpuTimeMs(pids) - c0) / (Date.now() - t0)) * 100
   await Promise.all(procs.map((p) => p.kill()))
   printResult({ nodes: N, idle_cpu_pct_of_core: round(pct), idle_cpu_pct_per_device: round(pct / N, 2), ...(connection !== undefined ? { connection: JSON.stringify(connection) } : {}) }, args.json === true)
 } finally {
