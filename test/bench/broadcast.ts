@@ -12,17 +12,14 @@
  * raw_lat_p50_us                  the same on bare streams
  */
 import '@meshkit/connection/polyfill'
-import { quic } from '@chainsafe/libp2p-quic'
-import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { ephemeralIdentity } from '@meshkit/identity'
 import { silentLogger } from '@meshkit/log'
 import { createMesh, generateGroupSecret } from '@meshkit/mesh'
 import { spawnJsonProcess } from '@meshkit/testing'
-import { createLibp2p } from 'libp2p'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { rawNode } from './_raw-handlers.js'
 import { cpuTimeMs, parseArgs, printResult, progress, round, summary } from './_util.js'
 
 const args = parseArgs()
@@ -44,7 +41,7 @@ try {
   const mesh = await createMesh({ group: { secret }, storage: 'memory', discovery: 'none', loopbackOnly: true, election: { manualOnly: true }, logger: silentLogger() })
   for (const p of peers) mesh.addPeer({ host: p.address.host, port: p.address.port, id: p.id })
   await mesh.ready({ peers: N - 1, timeoutMs: 30_000 })
-  const raw = await createLibp2p({ privateKey: privateKeyFromRaw(ephemeralIdentity().secretKey), transports: [quic()], connectionMonitor: { enabled: false } })
+  const raw = await rawNode()
   const rawConns = await Promise.all(peers.map((p) => raw.dial(multiaddr(p.raw[0]!))))
   progress(`${N - 1} peers ready`)
 

@@ -15,16 +15,14 @@
  * rss_per_conn_kib      RSS growth of the accepting process per meshkit connection (40 connections)
  */
 import '@meshkit/connection/polyfill'
-import { quic } from '@chainsafe/libp2p-quic'
-import { privateKeyFromRaw } from '@libp2p/crypto/keys'
-import type { Libp2p, Stream } from '@libp2p/interface'
+import type { Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createConnectionLayer, type ConnectionLayer } from '@meshkit/connection'
 import { deriveGroupKey, encodeCredential, ephemeralIdentity, issueCredential } from '@meshkit/identity'
 import { spawnJsonProcess, type JsonProcess } from '@meshkit/testing'
-import { createLibp2p } from 'libp2p'
 import { connect, type Socket } from 'node:net'
 import { resolve } from 'node:path'
+import { rawNode } from './_raw-handlers.js'
 import { parseArgs, printResult, progress, round, summary } from './_util.js'
 
 const args = parseArgs()
@@ -219,15 +217,6 @@ async function pingPong(n: number, once: () => Promise<void>): Promise<number[]>
     samples.push(performance.now() - t0)
   }
   return samples
-}
-
-async function rawNode(): Promise<Libp2p> {
-  return createLibp2p({
-    privateKey: privateKeyFromRaw(ephemeralIdentity().secretKey),
-    addresses: { listen: ['/ip4/127.0.0.1/udp/0/quic-v1'] },
-    transports: [quic()],
-    connectionMonitor: { enabled: false },
-  })
 }
 
 async function drained(stream: Stream): Promise<void> {
